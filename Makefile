@@ -1,0 +1,35 @@
+# transfer_guard/Makefile
+
+EXTENSION = transfer_guard
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
+	sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+
+MODULE_big = transfer_guard
+OBJS = \
+	src/amount.o \
+	src/engine.o \
+	src/entry.o \
+	src/keys.o \
+	src/registry.o
+
+DATA = $(wildcard $(EXTENSION)--*.sql)
+PGFILEDESC = "transfer_guard - guarded balance transfers"
+
+PG_CPPFLAGS = -I$(srcdir)/src -DTG_EXTVERSION=\"$(EXTVERSION)\"
+
+REGRESS = setup guard transfer errors keys limits batch security
+REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+
+ISOLATION = opposite_transfers drain_one_account nowait_locked \
+	batch_opposite_orders fk_insert_not_blocked
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+EXTRA_CLEAN = output_iso results regression.diffs regression.out
+
+.PHONY: pgtap
+pgtap:
+	pg_prove --ext .sql -r test/pgtap

@@ -1,0 +1,692 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine.c
+ *	  The transfer engine, shared by transfer() and transfer_batch():
+ *	  legs -> rows in the global lock order -> locked read -> checks ->
+ *	  updates.  This is where rows are locked and balances checked.
+ *
+ *	  The global lock order is (table OID, key in the key type's btree
+ *	  order).  Every call of this extension locks the rows it needs in that
+ *	  order, all of them before it changes any, with one statement per table
+ *	  ("SELECT ... WHERE key = ANY($1) ORDER BY key FOR NO KEY UPDATE"), so
+ *	  two calls cannot wait for each other in a cycle however their rows
+ *	  overlap.  FOR NO KEY UPDATE is the row lock a plain UPDATE of a
+ *	  non-key column takes: it excludes every other transfer and every other
+ *	  writer of the row, but, unlike FOR UPDATE, it does not block foreign
+ *	  key checks of rows that reference the locked one.
+ *
+ *	  Checks run on the locked values, in leg order, in exact numeric
+ *	  arithmetic; only then is each touched balance updated once, by the
+ *	  net change of all legs, with "SET col = col + $delta" so the
+ *	  arithmetic is done by the database on the row it holds.  Any error
+ *	  leaves every row as it was, since nothing is written before the checks
+ *	  pass and the caller's transaction (or subtransaction) aborts.
+ *
+ * IDENTIFICATION
+ *	  src/engine.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "compat.h"
+#include "transfer_guard.h"
+
+/* one locked row of one table, and the balances of its guarded columns */
+typedef struct OpRow
+{
+	Datum		key;			/* converted to the key's base type */
+	bool		found;
+	Numeric    *start;			/* per table column: balance as locked */
+	Numeric    *balance;		/* per table column: balance after the legs */
+	bool	   *isnull;			/* per table column: NULL in the row */
+	int		   *last_leg;		/* per table column: last leg touching it, -1 */
+	Numeric    *final;			/* per table column: as stored by the UPDATE */
+} OpRow;
+
+/* one table taking part in the operation */
+typedef struct OpTable
+{
+	TgTable    *table;
+	int			nrows;
+	int			maxrows;
+	OpRow	  **rows;
+} OpTable;
+
+/* one leg, resolved */
+typedef struct OpLeg
+{
+	OpTable    *from_table;
+	int			from_col;		/* index into table->columns */
+	OpRow	   *from_row;
+	OpTable    *to_table;
+	int			to_col;
+	OpRow	   *to_row;
+	Numeric		amount;
+	Numeric		from_after;
+	Numeric		to_after;
+} OpLeg;
+
+typedef struct OpState
+{
+	int			ntables;
+	int			maxtables;
+	OpTable   **tables;
+	int			nlegs;
+	OpLeg	   *legs;
+	bool		is_batch;
+	int			current_leg;	/* for the error context, -1 when none */
+} OpState;
+
+static void
+leg_error_context(void *arg)
+{
+	OpState    *st = (OpState *) arg;
+
+	if (st->is_batch && st->current_leg >= 0)
+		errcontext("transfer_batch leg %d", st->current_leg + 1);
+}
+
+static OpTable *
+op_table(OpState *st, Oid relid)
+{
+	OpTable    *ot;
+	int			i;
+
+	for (i = 0; i < st->ntables; i++)
+		if (st->tables[i]->table->relid == relid)
+			return st->tables[i];
+
+	if (st->ntables == st->maxtables)
+	{
+		st->maxtables *= 2;
+		st->tables = repalloc(st->tables, sizeof(OpTable *) * st->maxtables);
+	}
+	ot = palloc0(sizeof(OpTable));
+	ot->table = tg_get_table(relid, false);
+	ot->maxrows = 4;
+	ot->rows = palloc(sizeof(OpRow *) * ot->maxrows);
+	st->tables[st->ntables++] = ot;
+	return ot;
+}
+
+static int
+column_index(TgTable *table, TgColumn *col)
+{
+	return (int) (col - table->columns);
+}
+
+static OpRow *
+op_row(OpTable *ot, Datum key)
+{
+	OpRow	   *row;
+	int			ncols = ot->table->ncolumns;
+	int			i;
+
+	for (i = 0; i < ot->nrows; i++)
+		if (tg_key_compare(ot->table, ot->rows[i]->key, key) == 0)
+			return ot->rows[i];
+
+	if (ot->nrows == ot->maxrows)
+	{
+		ot->maxrows *= 2;
+		ot->rows = repalloc(ot->rows, sizeof(OpRow *) * ot->maxrows);
+	}
+	row = palloc0(sizeof(OpRow));
+	row->key = key;
+	row->start = palloc0(sizeof(Numeric) * ncols);
+	row->balance = palloc0(sizeof(Numeric) * ncols);
+	row->isnull = palloc0(sizeof(bool) * ncols);
+	row->final = palloc0(sizeof(Numeric) * ncols);
+	row->last_leg = palloc(sizeof(int) * ncols);
+	for (i = 0; i < ncols; i++)
+		row->last_leg[i] = -1;
+	ot->rows[ot->nrows++] = row;
+	return row;
+}
+
+static int
+cmp_tables(const void *a, const void *b)
+{
+	Oid			ra = (*(OpTable *const *) a)->table->relid;
+	Oid			rb = (*(OpTable *const *) b)->table->relid;
+
+	return (ra > rb) - (ra < rb);
+}
+
+static int
+cmp_rows(const void *a, const void *b, void *arg)
+{
+	TgTable    *table = (TgTable *) arg;
+
+	return tg_key_compare(table, (*(OpRow *const *) a)->key,
+						  (*(OpRow *const *) b)->key);
+}
+
+/* "OPERATOR(schema.=)" for the key's default btree equality */
+static char *
+key_eq_operator(TgTable *table)
+{
+	TypeCacheEntry *typentry = lookup_type_cache(table->key_basetypid,
+												 TYPECACHE_EQ_OPR);
+	HeapTuple	tup;
+	Form_pg_operator op;
+	char	   *result;
+
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(typentry->eq_opr));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", typentry->eq_opr);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	result = psprintf("OPERATOR(%s.%s)",
+					  quote_identifier(get_namespace_name(op->oprnamespace)),
+					  NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
+static char *
+qualified_table(TgTable *table)
+{
+	Oid			relid = table->relid;
+
+	return psprintf("%s%s", table->use_only ? "ONLY " : "",
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											   get_rel_name(relid)));
+}
+
+/*
+ * Prepare and keep a plan; the cache slot is assigned by the caller only
+ * after SPI_keepplan succeeded, so an error never leaves a half-made plan
+ * in the cache.
+ */
+static SPIPlanPtr
+prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/*
+ * The statement that locks a table's rows in key order and reads every
+ * guarded column:
+ *	 SELECT key, col1, ... FROM [ONLY] tbl WHERE key = ANY ($1)
+ *	 ORDER BY key FOR NO KEY UPDATE [NOWAIT]
+ */
+static SPIPlanPtr
+lock_plan(TgTable *table, bool nowait)
+{
+	int			mode = nowait ? TG_LOCK_NOWAIT : TG_LOCK_WAIT;
+	StringInfoData sql;
+	const char *key;
+	int			i;
+
+	if (table->lock_plan[mode])
+		return table->lock_plan[mode];
+
+	key = quote_identifier(NameStr(table->key_name));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s", key);
+	for (i = 0; i < table->ncolumns; i++)
+		appendStringInfo(&sql, ", %s",
+						 quote_identifier(NameStr(table->columns[i].name)));
+	appendStringInfo(&sql,
+					 " FROM %s WHERE %s %s ANY ($1) ORDER BY %s FOR NO KEY UPDATE%s",
+					 qualified_table(table), key, key_eq_operator(table), key,
+					 nowait ? " NOWAIT" : "");
+
+	table->lock_plan[mode] = prepare_kept(sql.data, 1, &table->key_arraytypid);
+	return table->lock_plan[mode];
+}
+
+/* the type the net change of a column is passed as */
+static Oid
+delta_type(TgColumn *col)
+{
+	return col->basetypid == NUMERICOID ? NUMERICOID : INT8OID;
+}
+
+/*
+ * The statement that applies a net change to one balance:
+ *	 UPDATE [ONLY] tbl SET col = col + $2 WHERE key = $1 RETURNING col
+ * The row is already locked by this transaction, so the UPDATE cannot
+ * wait and the database adds to the value it holds.
+ */
+static SPIPlanPtr
+update_plan(TgTable *table, TgColumn *col)
+{
+	StringInfoData sql;
+	const char *name;
+	Oid			argtypes[2];
+
+	if (col->update_plan)
+		return col->update_plan;
+
+	name = quote_identifier(NameStr(col->name));
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "UPDATE %s SET %s = %s OPERATOR(pg_catalog.+) $2 WHERE %s %s $1 RETURNING %s",
+					 qualified_table(table), name, name,
+					 quote_identifier(NameStr(table->key_name)),
+					 key_eq_operator(table), name);
+	argtypes[0] = table->key_basetypid;
+	argtypes[1] = delta_type(col);
+	col->update_plan = prepare_kept(sql.data, 2, argtypes);
+	return col->update_plan;
+}
+
+/* binary search of a locked key among the table's sorted rows */
+static OpRow *
+find_row(OpTable *ot, Datum key)
+{
+	int			lo = 0;
+	int			hi = ot->nrows - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			c = tg_key_compare(ot->table, ot->rows[mid]->key, key);
+
+		if (c == 0)
+			return ot->rows[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+static void
+raise_not_found(OpTable *ot, OpRow *row)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_DATA_FOUND),
+			 errmsg("no row with key %s in table \"%s\"",
+					tg_key_display(ot->table, row->key),
+					tg_rel_display_name(ot->table->relid)),
+			 errdetail("The row does not exist or is not visible to the current role."),
+			 tg_errtablecol(ot->table->relid, ot->table->key_attnum)));
+}
+
+/*
+ * Lock the rows of one table, in key order, and read their balances into
+ * memory of the caller's context.
+ */
+static void
+lock_table_rows(OpTable *ot, bool nowait, MemoryContext outer)
+{
+	TgTable    *table = ot->table;
+	Datum	   *keys = palloc(sizeof(Datum) * ot->nrows);
+	ArrayType  *array;
+	Datum		arg;
+	int			rc;
+	uint64		i;
+	int			c;
+	MemoryContext old;
+
+	for (i = 0; i < ot->nrows; i++)
+		keys[i] = ot->rows[i]->key;
+	array = construct_array(keys, ot->nrows, table->key_basetypid,
+							table->key_typlen, table->key_typbyval,
+							table->key_typalign);
+	arg = PointerGetDatum(array);
+
+	rc = SPI_execute_plan(lock_plan(table, nowait), &arg, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "locking rows of table \"%s\" failed: %s",
+			 tg_rel_display_name(table->relid), SPI_result_code_string(rc));
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		key = SPI_getbinval(tup, desc, 1, &isnull);
+		OpRow	   *row = isnull ? NULL : find_row(ot, key);
+
+		if (row == NULL)
+			elog(ERROR, "locked a row of table \"%s\" that was not asked for",
+				 tg_rel_display_name(table->relid));
+		row->found = true;
+
+		old = MemoryContextSwitchTo(outer);
+		for (c = 0; c < table->ncolumns; c++)
+		{
+			Datum		v = SPI_getbinval(tup, desc, c + 2, &isnull);
+
+			row->isnull[c] = isnull;
+			if (!isnull)
+			{
+				row->start[c] = tg_numeric_from_column(&table->columns[c], v);
+				row->balance[c] = row->start[c];
+			}
+		}
+		MemoryContextSwitchTo(old);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static void
+check_not_null(OpTable *ot, OpRow *row, TgColumn *col, int c)
+{
+	if (row->isnull[c])
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("balance of row %s in table \"%s\" is null",
+						tg_key_display(ot->table, row->key),
+						tg_rel_display_name(ot->table->relid)),
+				 errdetail("Column \"%s\" holds no value to move from or to.",
+						   NameStr(col->name)),
+				 tg_errtablecol(ot->table->relid, col->attnum)));
+	if (numeric_is_nan(row->balance[c]) || tg_numeric_is_inf(row->balance[c]))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("balance of row %s in table \"%s\" is not a finite number",
+						tg_key_display(ot->table, row->key),
+						tg_rel_display_name(ot->table->relid)),
+				 errdetail("Column \"%s\" holds %s.", NameStr(col->name),
+						   tg_numeric_display(row->balance[c])),
+				 tg_errtablecol(ot->table->relid, col->attnum)));
+}
+
+static void
+raise_out_of_range(OpTable *ot, OpRow *row, TgColumn *col, Numeric balance,
+				   const char *verb, Numeric amount)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("balance of row %s in table \"%s\" would be out of range",
+					tg_key_display(ot->table, row->key),
+					tg_rel_display_name(ot->table->relid)),
+			 errdetail("Balance %s %s amount %s does not fit column \"%s\" of type %s.",
+					   tg_numeric_display(balance), verb,
+					   tg_numeric_display(amount), NameStr(col->name),
+					   format_type_with_typemod(col->basetypid, col->basetypmod)),
+			 tg_errtablecol(ot->table->relid, col->attnum)));
+}
+
+/* take amount from a balance, refusing to cross the floor */
+static Numeric
+debit(OpTable *ot, OpRow *row, int c, Numeric amount)
+{
+	TgColumn   *col = &ot->table->columns[c];
+	Numeric		before = row->balance[c];
+	Numeric		after;
+
+	check_not_null(ot, row, col, c);
+	after = tg_numeric_sub(before, amount);
+	if (col->min_balance && tg_numeric_cmp(after, col->min_balance) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("insufficient balance in row %s of table \"%s\"",
+						tg_key_display(ot->table, row->key),
+						tg_rel_display_name(ot->table->relid)),
+				 errdetail("Balance %s minus amount %s would fall below the minimum %s.",
+						   tg_numeric_display(before),
+						   tg_numeric_display(amount),
+						   tg_numeric_display(col->min_balance)),
+				 tg_errtablecol(ot->table->relid, col->attnum),
+				 err_generic_string(PG_DIAG_CONSTRAINT_NAME, TG_MIN_CONSTRAINT)));
+	if (col->type_min && tg_numeric_cmp(after, col->type_min) < 0)
+		raise_out_of_range(ot, row, col, before, "minus", amount);
+	row->balance[c] = after;
+	return after;
+}
+
+/* add amount to a balance, refusing to cross the ceiling */
+static Numeric
+credit(OpTable *ot, OpRow *row, int c, Numeric amount)
+{
+	TgColumn   *col = &ot->table->columns[c];
+	Numeric		before = row->balance[c];
+	Numeric		after;
+
+	check_not_null(ot, row, col, c);
+	after = tg_numeric_add(before, amount);
+	if (col->max_balance && tg_numeric_cmp(after, col->max_balance) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("balance limit exceeded in row %s of table \"%s\"",
+						tg_key_display(ot->table, row->key),
+						tg_rel_display_name(ot->table->relid)),
+				 errdetail("Balance %s plus amount %s would rise above the maximum %s.",
+						   tg_numeric_display(before),
+						   tg_numeric_display(amount),
+						   tg_numeric_display(col->max_balance)),
+				 tg_errtablecol(ot->table->relid, col->attnum),
+				 err_generic_string(PG_DIAG_CONSTRAINT_NAME, TG_MAX_CONSTRAINT)));
+	if (col->type_max && tg_numeric_cmp(after, col->type_max) > 0)
+		raise_out_of_range(ot, row, col, before, "plus", amount);
+	row->balance[c] = after;
+	return after;
+}
+
+/* the net change of a balance as the UPDATE's parameter */
+static Datum
+delta_param(OpTable *ot, OpRow *row, int c)
+{
+	TgColumn   *col = &ot->table->columns[c];
+	Numeric		delta = tg_numeric_sub(row->balance[c], row->start[c]);
+	Numeric		lo,
+				hi;
+
+	if (col->basetypid == NUMERICOID)
+		return NumericGetDatum(delta);
+
+	/* only a batch piling legs onto one bigint cell can exceed int8 */
+	lo = tg_int64_to_numeric(PG_INT64_MIN);
+	hi = tg_int64_to_numeric(PG_INT64_MAX);
+	if (tg_numeric_cmp(delta, lo) < 0 || tg_numeric_cmp(delta, hi) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("net change %s of row %s in table \"%s\" is out of range for type bigint",
+						tg_numeric_display(delta),
+						tg_key_display(ot->table, row->key),
+						tg_rel_display_name(ot->table->relid)),
+				 tg_errtablecol(ot->table->relid, col->attnum)));
+	return DirectFunctionCall1(numeric_int8, NumericGetDatum(delta));
+}
+
+static void
+update_row(OpTable *ot, OpRow *row, int c, MemoryContext outer)
+{
+	TgColumn   *col = &ot->table->columns[c];
+	Datum		args[2];
+	int			rc;
+	bool		isnull;
+	Datum		v;
+	MemoryContext old;
+
+	args[0] = row->key;
+	args[1] = delta_param(ot, row, c);
+	rc = SPI_execute_plan(update_plan(ot->table, col), args, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "updating table \"%s\" failed: %s",
+			 tg_rel_display_name(ot->table->relid), SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("update of row %s in table \"%s\" was skipped",
+						tg_key_display(ot->table, row->key),
+						tg_rel_display_name(ot->table->relid)),
+				 errdetail("A BEFORE UPDATE trigger returned NULL; a transfer changes both rows or neither."),
+				 tg_errtablecol(ot->table->relid, col->attnum)));
+
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	old = MemoryContextSwitchTo(outer);
+	row->final[c] = isnull ? NULL : tg_numeric_from_column(col, v);
+	MemoryContextSwitchTo(old);
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Resolve the legs: tables, columns, exact keys, valid amounts.  Nothing
+ * is locked yet except the tables themselves (RowExclusiveLock).
+ */
+static void
+resolve_legs(OpState *st, TgLegSpec *specs)
+{
+	int			i;
+
+	for (i = 0; i < st->nlegs; i++)
+	{
+		TgLegSpec  *spec = &specs[i];
+		OpLeg	   *leg = &st->legs[i];
+		TgColumn   *from_col;
+		TgColumn   *to_col;
+		Datum		from_key;
+		Datum		to_key;
+
+		st->current_leg = i;
+
+		leg->from_table = op_table(st, spec->from_relid);
+		leg->to_table = op_table(st, spec->to_relid);
+		from_col = tg_find_column(leg->from_table->table, spec->from_column);
+		to_col = tg_find_column(leg->to_table->table, spec->to_column);
+		leg->from_col = column_index(leg->from_table->table, from_col);
+		leg->to_col = column_index(leg->to_table->table, to_col);
+
+		tg_check_amount(spec->from_relid, from_col, spec->amount);
+		if (to_col != from_col)
+			tg_check_amount(spec->to_relid, to_col, spec->amount);
+		leg->amount = spec->amount;
+
+		from_key = tg_key_convert(leg->from_table->table, spec->from_key,
+								  spec->from_key_type, "from_key");
+		to_key = tg_key_convert(leg->to_table->table, spec->to_key,
+								spec->to_key_type, "to_key");
+
+		if (from_col == to_col &&
+			tg_key_compare(leg->from_table->table, from_key, to_key) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("source and destination are the same row"),
+					 errdetail("Both keys are %s in column \"%s\" of table \"%s\".",
+							   tg_key_display(leg->from_table->table, from_key),
+							   NameStr(from_col->name),
+							   tg_rel_display_name(spec->from_relid))));
+
+		leg->from_row = op_row(leg->from_table, from_key);
+		leg->to_row = op_row(leg->to_table, to_key);
+	}
+	st->current_leg = -1;
+}
+
+/*
+ * Execute the legs as one all-or-nothing operation inside the caller's
+ * transaction.  results[i] receives leg i's transfer id and the balances
+ * after it: the values stored by the UPDATE for the last leg touching a
+ * balance, the computed intermediate ones for earlier legs of a batch.
+ */
+void
+tg_execute(TgLegSpec *specs, int nlegs, bool nowait, bool is_batch,
+		   TgLegResult *results)
+{
+	OpState		st;
+	ErrorContextCallback errcb;
+	MemoryContext outer = CurrentMemoryContext;
+	int			t;
+	int			i;
+
+	memset(&st, 0, sizeof(st));
+	st.maxtables = 2;
+	st.tables = palloc(sizeof(OpTable *) * st.maxtables);
+	st.nlegs = nlegs;
+	st.legs = palloc0(sizeof(OpLeg) * nlegs);
+	st.is_batch = is_batch;
+	st.current_leg = -1;
+
+	errcb.callback = leg_error_context;
+	errcb.arg = &st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	resolve_legs(&st, specs);
+
+	/* the global lock order: table OID, then key */
+	qsort(st.tables, st.ntables, sizeof(OpTable *), cmp_tables);
+	for (t = 0; t < st.ntables; t++)
+		qsort_arg(st.tables[t]->rows, st.tables[t]->nrows, sizeof(OpRow *),
+				  cmp_rows, st.tables[t]->table);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	for (t = 0; t < st.ntables; t++)
+		lock_table_rows(st.tables[t], nowait, outer);
+
+	/* report the first missing row in leg order */
+	for (i = 0; i < nlegs; i++)
+	{
+		st.current_leg = i;
+		if (!st.legs[i].from_row->found)
+			raise_not_found(st.legs[i].from_table, st.legs[i].from_row);
+		if (!st.legs[i].to_row->found)
+			raise_not_found(st.legs[i].to_table, st.legs[i].to_row);
+	}
+
+	/*
+	 * The checks, leg by leg, on the locked values.  SPI left us in its own
+	 * context; the balances must outlive SPI_finish.
+	 */
+	MemoryContextSwitchTo(outer);
+	for (i = 0; i < nlegs; i++)
+	{
+		OpLeg	   *leg = &st.legs[i];
+
+		st.current_leg = i;
+		leg->from_after = debit(leg->from_table, leg->from_row, leg->from_col,
+								leg->amount);
+		leg->to_after = credit(leg->to_table, leg->to_row, leg->to_col,
+							   leg->amount);
+		leg->from_row->last_leg[leg->from_col] = i;
+		leg->to_row->last_leg[leg->to_col] = i;
+	}
+	st.current_leg = -1;
+
+	/* the updates, in the same global order */
+	for (t = 0; t < st.ntables; t++)
+	{
+		OpTable    *ot = st.tables[t];
+		int			r;
+		int			c;
+
+		for (r = 0; r < ot->nrows; r++)
+			for (c = 0; c < ot->table->ncolumns; c++)
+				if (ot->rows[r]->last_leg[c] >= 0)
+					update_row(ot, ot->rows[r], c, outer);
+	}
+
+	for (i = 0; i < nlegs; i++)
+	{
+		OpLeg	   *leg = &st.legs[i];
+
+		results[i].transfer_id = nextval_internal(tg_sequence_oid(), false);
+		results[i].from_balance =
+			leg->from_row->last_leg[leg->from_col] == i ?
+			leg->from_row->final[leg->from_col] : leg->from_after;
+		results[i].to_balance =
+			leg->to_row->last_leg[leg->to_col] == i ?
+			leg->to_row->final[leg->to_col] : leg->to_after;
+	}
+
+	SPI_finish();
+	error_context_stack = errcb.previous;
+}

@@ -1,0 +1,366 @@
+/*-------------------------------------------------------------------------
+ *
+ * entry.c
+ *	  The SQL-callable functions: argument checks and result rows.  Every
+ *	  NULL the caller passes where a value is needed is an error (22004),
+ *	  never a silent empty result; the work itself is done by registry.c
+ *	  (guard, unguard) and engine.c (transfers).
+ *
+ * IDENTIFICATION
+ *	  src/entry.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/regproc.h"
+#include "utils/tuplestore.h"
+
+#include "compat.h"
+#include "transfer_guard.h"
+
+PG_MODULE_MAGIC;
+
+/* argument positions of transfer() */
+#define TRANSFER_ARG_TBL			0
+#define TRANSFER_ARG_FROM_KEY		1
+#define TRANSFER_ARG_TO_KEY			2
+#define TRANSFER_ARG_AMOUNT			3
+#define TRANSFER_ARG_COLUMN			4
+#define TRANSFER_ARG_NOWAIT			5
+#define TRANSFER_ARG_TO_TABLE		6
+#define TRANSFER_ARG_TO_COLUMN		7
+
+/* columns of the rows transfer() and transfer_batch() return */
+#define TRANSFER_RESULT_NATTS		3
+#define BATCH_RESULT_NATTS			4
+
+static void
+require_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+}
+
+static const char *
+optional_name(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : NameStr(*PG_GETARG_NAME(argno));
+}
+
+/*
+ * guard(tbl regclass, balance_column name, min_balance numeric DEFAULT 0,
+ *		 max_balance numeric DEFAULT NULL) RETURNS void
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_guard);
+Datum
+transfer_guard_guard(PG_FUNCTION_ARGS)
+{
+	require_arg(fcinfo, 0, "tbl");
+	require_arg(fcinfo, 1, "balance_column");
+
+	tg_guard(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)),
+			 PG_ARGISNULL(2) ? NULL : PG_GETARG_NUMERIC(2),
+			 PG_ARGISNULL(3) ? NULL : PG_GETARG_NUMERIC(3));
+	PG_RETURN_VOID();
+}
+
+/*
+ * unguard(tbl regclass, balance_column name) RETURNS void
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_unguard);
+Datum
+transfer_guard_unguard(PG_FUNCTION_ARGS)
+{
+	require_arg(fcinfo, 0, "tbl");
+	require_arg(fcinfo, 1, "balance_column");
+
+	tg_unguard(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * transfer(tbl, from_key, to_key, amount, balance_column, nowait, to_table,
+ *			to_column) -> (transfer_id, from_balance, to_balance)
+ *
+ * Both SQL overloads (anyelement keys, text keys) land here; the keys'
+ * actual types come from the call expression.  to_table defaults to tbl;
+ * to_column to balance_column when the destination is the same table, else
+ * to the destination table's only guarded column.
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_transfer);
+Datum
+transfer_guard_transfer(PG_FUNCTION_ARGS)
+{
+	TgLegSpec	spec;
+	TgLegResult result;
+	TupleDesc	tupdesc;
+	Datum		values[TRANSFER_RESULT_NATTS];
+	bool		nulls[TRANSFER_RESULT_NATTS] = {false, false, false};
+
+	require_arg(fcinfo, TRANSFER_ARG_TBL, "tbl");
+	require_arg(fcinfo, TRANSFER_ARG_FROM_KEY, "from_key");
+	require_arg(fcinfo, TRANSFER_ARG_TO_KEY, "to_key");
+	require_arg(fcinfo, TRANSFER_ARG_AMOUNT, "amount");
+	require_arg(fcinfo, TRANSFER_ARG_NOWAIT, "nowait");
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	memset(&spec, 0, sizeof(spec));
+	spec.from_relid = PG_GETARG_OID(TRANSFER_ARG_TBL);
+	spec.from_column = optional_name(fcinfo, TRANSFER_ARG_COLUMN);
+	spec.from_key = PG_GETARG_DATUM(TRANSFER_ARG_FROM_KEY);
+	spec.from_key_type = get_fn_expr_argtype(fcinfo->flinfo,
+											 TRANSFER_ARG_FROM_KEY);
+	spec.to_key = PG_GETARG_DATUM(TRANSFER_ARG_TO_KEY);
+	spec.to_key_type = get_fn_expr_argtype(fcinfo->flinfo, TRANSFER_ARG_TO_KEY);
+	spec.amount = PG_GETARG_NUMERIC(TRANSFER_ARG_AMOUNT);
+	spec.to_relid = PG_ARGISNULL(TRANSFER_ARG_TO_TABLE) ?
+		spec.from_relid : PG_GETARG_OID(TRANSFER_ARG_TO_TABLE);
+	spec.to_column = optional_name(fcinfo, TRANSFER_ARG_TO_COLUMN);
+	if (spec.to_column == NULL && spec.to_relid == spec.from_relid)
+		spec.to_column = spec.from_column;
+
+	if (!OidIsValid(spec.from_key_type) || !OidIsValid(spec.to_key_type))
+		elog(ERROR, "could not determine the key argument types");
+
+	tg_execute(&spec, 1, PG_GETARG_BOOL(TRANSFER_ARG_NOWAIT), false, &result);
+
+	values[0] = Int64GetDatum(result.transfer_id);
+	values[1] = NumericGetDatum(result.from_balance);
+	values[2] = NumericGetDatum(result.to_balance);
+	nulls[1] = result.from_balance == NULL;
+	nulls[2] = result.to_balance == NULL;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}
+
+/* ---- transfer_batch ---- */
+
+static void
+raise_bad_leg(int legno, const char *msg)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid leg %d in transfer_batch: %s", legno, msg),
+			 errhint("Each leg is an object with the fields from_table, from_key, to_key and amount, and optionally to_table, from_column and to_column.")));
+}
+
+static char *
+jsonb_string(JsonbValue *v)
+{
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* a key from JSON: a string goes through the key type's input, a number is numeric */
+static void
+json_key(JsonbValue *v, int legno, const char *field, Datum *key, Oid *type)
+{
+	if (v == NULL || v->type == jbvNull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", field),
+				 errcontext("transfer_batch leg %d", legno)));
+	if (v->type == jbvString)
+	{
+		*key = CStringGetDatum(jsonb_string(v));
+		*type = UNKNOWNOID;
+	}
+	else if (v->type == jbvNumeric)
+	{
+		*key = NumericGetDatum(v->val.numeric);
+		*type = NUMERICOID;
+	}
+	else
+		raise_bad_leg(legno, psprintf("%s must be a string or a number", field));
+}
+
+static Oid
+json_table(JsonbValue *v, int legno, const char *field)
+{
+	if (v == NULL || v->type == jbvNull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", field),
+				 errcontext("transfer_batch leg %d", legno)));
+	if (v->type != jbvString)
+		raise_bad_leg(legno, psprintf("%s must be a string", field));
+	/* resolved like a regclass argument: by the caller's search_path */
+	return DatumGetObjectId(DirectFunctionCall1(regclassin,
+												CStringGetDatum(jsonb_string(v))));
+}
+
+static const char *
+json_column(JsonbValue *v, int legno, const char *field)
+{
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	if (v->type != jbvString)
+		raise_bad_leg(legno, psprintf("%s must be a string", field));
+	if (v->val.string.len >= NAMEDATALEN)
+		raise_bad_leg(legno, psprintf("%s is too long", field));
+	return jsonb_string(v);
+}
+
+static Numeric
+json_amount(JsonbValue *v, int legno)
+{
+	if (v == NULL || v->type == jbvNull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("amount must not be null"),
+				 errcontext("transfer_batch leg %d", legno)));
+	if (v->type == jbvNumeric)
+		return v->val.numeric;
+	if (v->type == jbvString)
+		return DatumGetNumeric(DirectFunctionCall3(numeric_in,
+												   CStringGetDatum(jsonb_string(v)),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+	raise_bad_leg(legno, "amount must be a number or a numeric string");
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * One leg object.  Every field is checked by name, so a misspelt field is
+ * an error instead of a silently ignored one.
+ */
+static void
+parse_leg(JsonbContainer *obj, int legno, TgLegSpec *spec)
+{
+	static const char *const fields[] = {
+		"from_table", "from_key", "from_column",
+		"to_table", "to_key", "to_column", "amount"
+	};
+#define NFIELDS lengthof(fields)
+	JsonbValue *found[NFIELDS];
+	JsonbIterator *it = JsonbIteratorInit(obj);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			f;
+
+	memset(found, 0, sizeof(found));
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *name;
+
+		if (tok != WJB_KEY)
+			continue;
+		name = jsonb_string(&v);
+		for (f = 0; f < (int) NFIELDS; f++)
+			if (strcmp(name, fields[f]) == 0)
+				break;
+		if (f == (int) NFIELDS)
+			raise_bad_leg(legno, psprintf("unknown field \"%s\"", name));
+		tok = JsonbIteratorNext(&it, &v, true);
+		found[f] = palloc(sizeof(JsonbValue));
+		*found[f] = v;
+	}
+
+	spec->from_relid = json_table(found[0], legno, "from_table");
+	json_key(found[1], legno, "from_key", &spec->from_key, &spec->from_key_type);
+	spec->from_column = json_column(found[2], legno, "from_column");
+	spec->to_relid = (found[3] == NULL || found[3]->type == jbvNull) ?
+		spec->from_relid : json_table(found[3], legno, "to_table");
+	json_key(found[4], legno, "to_key", &spec->to_key, &spec->to_key_type);
+	spec->to_column = json_column(found[5], legno, "to_column");
+	spec->amount = json_amount(found[6], legno);
+	if (spec->to_column == NULL && spec->to_relid == spec->from_relid)
+		spec->to_column = spec->from_column;
+#undef NFIELDS
+}
+
+/*
+ * transfer_batch(legs jsonb, nowait boolean DEFAULT false)
+ *	 RETURNS TABLE (leg int, transfer_id bigint, from_balance numeric,
+ *					to_balance numeric)
+ *
+ * All legs or none; every row of every leg is locked in the global order
+ * before any is changed.
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_transfer_batch);
+Datum
+transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Jsonb	   *legs;
+	TgLegSpec  *specs;
+	TgLegResult *results;
+	int			nlegs;
+	int			i;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	MemoryContext old;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+
+	require_arg(fcinfo, 0, "legs");
+	require_arg(fcinfo, 1, "nowait");
+	legs = PG_GETARG_JSONB_P(0);
+	if (JB_ROOT_IS_SCALAR(legs) || !JB_ROOT_IS_ARRAY(legs))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("legs must be a JSON array of objects")));
+
+	nlegs = JB_ROOT_COUNT(legs);
+	specs = palloc0(sizeof(TgLegSpec) * Max(nlegs, 1));
+	results = palloc0(sizeof(TgLegResult) * Max(nlegs, 1));
+
+	i = 0;
+	it = JsonbIteratorInit(&legs->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+			raise_bad_leg(i + 1, "a leg must be a JSON object");
+		parse_leg(v.val.binary.data, i + 1, &specs[i]);
+		i++;
+	}
+
+	if (nlegs > 0)
+		tg_execute(specs, nlegs, PG_GETARG_BOOL(1), true, results);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	tupdesc = CreateTupleDescCopy(tupdesc);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+
+	for (i = 0; i < nlegs; i++)
+	{
+		Datum		values[BATCH_RESULT_NATTS];
+		bool		nulls[BATCH_RESULT_NATTS] = {false, false, false, false};
+
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = Int64GetDatum(results[i].transfer_id);
+		values[2] = NumericGetDatum(results[i].from_balance);
+		values[3] = NumericGetDatum(results[i].to_balance);
+		nulls[2] = results[i].from_balance == NULL;
+		nulls[3] = results[i].to_balance == NULL;
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+	}
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = tupdesc;
+	return (Datum) 0;
+}

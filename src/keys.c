@@ -1,0 +1,197 @@
+/*-------------------------------------------------------------------------
+ *
+ * keys.c
+ *	  Row keys: exact conversion of the caller's key values to the key
+ *	  column's type, comparison in the key's btree order, and display.
+ *
+ *	  A key is converted only when the conversion cannot change its value:
+ *	  the same type is taken as is; text (or an untyped literal) goes
+ *	  through the key type's input function, which refuses what it cannot
+ *	  represent; between the integer types and numeric the value is checked
+ *	  to be whole and in range first, so a numeric 1.5 never reaches row 2.
+ *	  Anything else is a datatype mismatch.
+ *
+ * IDENTIFICATION
+ *	  src/keys.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+
+#include "compat.h"
+#include "transfer_guard.h"
+
+static bool
+is_integer_type(Oid typid)
+{
+	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
+}
+
+static bool
+is_string_type(Oid typid)
+{
+	return typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID ||
+		typid == NAMEOID;
+}
+
+/* a value of an integer type or numeric, as numeric */
+static Numeric
+number_as_numeric(Datum value, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return tg_int64_to_numeric(DatumGetInt16(value));
+		case INT4OID:
+			return tg_int64_to_numeric(DatumGetInt32(value));
+		case INT8OID:
+			return tg_int64_to_numeric(DatumGetInt64(value));
+		default:
+			return DatumGetNumeric(value);
+	}
+}
+
+static void
+raise_key_not_exact(TgTable *table, const char *argname, Numeric n)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s %s is not a valid value of key column \"%s\"",
+					argname, tg_numeric_display(n), NameStr(table->key_name)),
+			 errdetail("Key column \"%s\" of table \"%s\" has type %s; keys are never rounded.",
+					   NameStr(table->key_name),
+					   tg_rel_display_name(table->relid),
+					   format_type_be(table->key_typid))));
+}
+
+/*
+ * A numeric key value as the integer key type, or an error if that would
+ * change it.
+ */
+static Datum
+numeric_to_integer_key(TgTable *table, Numeric n, const char *argname)
+{
+	Numeric		truncated;
+	Numeric		lo;
+	Numeric		hi;
+
+	if (numeric_is_nan(n) || tg_numeric_is_inf(n))
+		raise_key_not_exact(table, argname, n);
+	truncated = DatumGetNumeric(DirectFunctionCall2(numeric_trunc,
+													NumericGetDatum(n),
+													Int32GetDatum(0)));
+	if (tg_numeric_cmp(truncated, n) != 0)
+		raise_key_not_exact(table, argname, n);
+
+	switch (table->key_basetypid)
+	{
+		case INT2OID:
+			lo = tg_int64_to_numeric(PG_INT16_MIN);
+			hi = tg_int64_to_numeric(PG_INT16_MAX);
+			break;
+		case INT4OID:
+			lo = tg_int64_to_numeric(PG_INT32_MIN);
+			hi = tg_int64_to_numeric(PG_INT32_MAX);
+			break;
+		default:
+			lo = tg_int64_to_numeric(PG_INT64_MIN);
+			hi = tg_int64_to_numeric(PG_INT64_MAX);
+			break;
+	}
+	if (tg_numeric_cmp(n, lo) < 0 || tg_numeric_cmp(n, hi) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s %s is out of range for key column \"%s\"",
+						argname, tg_numeric_display(n),
+						NameStr(table->key_name)),
+				 errdetail("Key column \"%s\" of table \"%s\" has type %s.",
+						   NameStr(table->key_name),
+						   tg_rel_display_name(table->relid),
+						   format_type_be(table->key_typid))));
+
+	switch (table->key_basetypid)
+	{
+		case INT2OID:
+			return DirectFunctionCall1(numeric_int2, NumericGetDatum(n));
+		case INT4OID:
+			return DirectFunctionCall1(numeric_int4, NumericGetDatum(n));
+		default:
+			return DirectFunctionCall1(numeric_int8, NumericGetDatum(n));
+	}
+}
+
+/*
+ * Convert the caller's key value (of type valtype) to the key column's base
+ * type, exactly.  argname names the argument in messages.
+ */
+Datum
+tg_key_convert(TgTable *table, Datum value, Oid valtype, const char *argname)
+{
+	Oid			keytype = table->key_basetypid;
+
+	valtype = getBaseType(valtype);
+
+	if (valtype == keytype)
+		return datumCopy(value, table->key_typbyval, table->key_typlen);
+
+	/* an untyped literal passed to "any" arrives as a C string */
+	if (valtype == UNKNOWNOID)
+		return OidInputFunctionCall(table->key_input, DatumGetCString(value),
+									table->key_ioparam, table->key_typmod);
+
+	if (is_string_type(valtype))
+	{
+		char	   *s;
+
+		if (is_string_type(keytype) && keytype != NAMEOID &&
+			valtype != NAMEOID && valtype != BPCHAROID)
+			return datumCopy(value, false, -1);		/* binary compatible */
+		if (valtype == NAMEOID)
+			s = pstrdup(NameStr(*DatumGetName(value)));
+		else if (valtype == BPCHAROID)
+			s = TextDatumGetCString(DirectFunctionCall1(rtrim1, value));
+		else
+			s = TextDatumGetCString(value);
+		return OidInputFunctionCall(table->key_input, s, table->key_ioparam,
+									table->key_typmod);
+	}
+
+	if ((is_integer_type(valtype) || valtype == NUMERICOID) &&
+		(is_integer_type(keytype) || keytype == NUMERICOID))
+	{
+		Numeric		n = number_as_numeric(value, valtype);
+
+		if (keytype == NUMERICOID)
+			return NumericGetDatum(n);
+		return numeric_to_integer_key(table, n, argname);
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("%s of type %s does not match key column \"%s\" of type %s",
+					argname, format_type_be(valtype), NameStr(table->key_name),
+					format_type_be(table->key_typid)),
+			 errhint("Pass the key as %s or as text.",
+					 format_type_be(table->key_typid))));
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/* compare two converted keys in the key's btree order and collation */
+int
+tg_key_compare(TgTable *table, Datum a, Datum b)
+{
+	return DatumGetInt32(FunctionCall2Coll(&table->key_cmp,
+										   table->key_collation, a, b));
+}
+
+/* a key as messages show it */
+char *
+tg_key_display(TgTable *table, Datum key)
+{
+	return OidOutputFunctionCall(table->key_output, key);
+}

@@ -1,0 +1,794 @@
+/*-------------------------------------------------------------------------
+ *
+ * registry.c
+ *	  The guard registry and its backend-local cache.
+ *
+ *	  guard() and unguard() write the registry table on behalf of the
+ *	  guarded table's owner.  The transfer engine reads guarded tables
+ *	  through tg_get_table(), which keeps one TgTable per table: key, guarded
+ *	  columns, limits and the kept SPI plans.
+ *
+ *	  Invalidation: guard() and unguard() send a relcache invalidation for
+ *	  the guarded table, and so does any ALTER, DROP, index change or VACUUM
+ *	  of it; a relcache callback marks the entry stale and the next lookup
+ *	  builds a new one.  A stale entry may still be in use by the statement
+ *	  that was running when the invalidation arrived (a batch holds several
+ *	  entries; a user trigger may call transfer() again), so it is not freed
+ *	  at once: it is retired, and freed by the first lookup of a later
+ *	  transaction, when nothing can point to it any more.
+ *
+ * IDENTIFICATION
+ *	  src/registry.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "compat.h"
+#include "transfer_guard.h"
+
+#define TG_EXTENSION_NAME	"transfer_guard"
+#define TG_REGISTRY_NAME	"transfer_guard_registry"
+#define TG_SEQUENCE_NAME	"transfer_guard_transfer_id_seq"
+
+/* registry columns, 1-based as in the table definition */
+#define Anum_registry_tbl			1
+#define Anum_registry_column		2
+#define Anum_registry_min			3
+#define Anum_registry_max			4
+#define Natts_registry				4
+
+typedef struct TgTableEntry
+{
+	Oid			relid;			/* hash key */
+	TgTable    *table;
+} TgTableEntry;
+
+typedef struct TgRetired
+{
+	TgTable    *table;
+	uint64		generation;		/* transaction it was retired in */
+} TgRetired;
+
+static HTAB *tg_tables = NULL;
+static List *tg_retired = NIL;	/* in TopMemoryContext */
+static uint64 tg_xact_generation = 0;
+
+/* the extension's own objects, looked up once and forgotten on change */
+static Oid	tg_namespace = InvalidOid;
+static Oid	tg_registry = InvalidOid;
+static Oid	tg_sequence = InvalidOid;
+
+static void
+forget_extension_objects(void)
+{
+	tg_namespace = InvalidOid;
+	tg_registry = InvalidOid;
+	tg_sequence = InvalidOid;
+}
+
+/*
+ * Relcache invalidation: mark the entry of that table stale.  Runs at
+ * arbitrary points (whenever invalidations are accepted), so it only sets
+ * flags.  A change of the registry or sequence themselves (the extension
+ * dropped and created again) makes every entry stale.
+ */
+static void
+tg_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	TgTableEntry *entry;
+
+	if (tg_tables == NULL)
+		return;
+
+	if (OidIsValid(relid) && relid != tg_registry && relid != tg_sequence)
+	{
+		entry = hash_search(tg_tables, &relid, HASH_FIND, NULL);
+		if (entry)
+			entry->table->valid = false;
+		return;
+	}
+
+	forget_extension_objects();
+	hash_seq_init(&status, tg_tables);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->table->valid = false;
+}
+
+/* count transactions, so retired entries know when they are unreachable */
+static void
+tg_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT)
+		tg_xact_generation++;
+}
+
+static void
+init_cache(void)
+{
+	HASHCTL		ctl;
+
+	if (tg_tables != NULL)
+		return;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(TgTableEntry);
+	ctl.hcxt = CacheMemoryContext;
+	tg_tables = hash_create("transfer_guard tables", 16, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	CacheRegisterRelcacheCallback(tg_relcache_callback, (Datum) 0);
+	RegisterXactCallback(tg_xact_callback, NULL);
+}
+
+static void
+free_table(TgTable *table)
+{
+	int			i;
+
+	for (i = 0; i < TG_LOCK_MODES; i++)
+		if (table->lock_plan[i])
+			SPI_freeplan(table->lock_plan[i]);
+	for (i = 0; i < table->ncolumns; i++)
+		if (table->columns[i].update_plan)
+			SPI_freeplan(table->columns[i].update_plan);
+	MemoryContextDelete(table->cxt);
+}
+
+/* free entries retired by earlier transactions; see the file header */
+static void
+free_retired(void)
+{
+	List	   *keep = NIL;
+	ListCell   *lc;
+
+	if (tg_retired == NIL)
+		return;
+
+	foreach(lc, tg_retired)
+	{
+		TgRetired  *r = (TgRetired *) lfirst(lc);
+
+		if (r->generation != tg_xact_generation)
+		{
+			free_table(r->table);
+			pfree(r);
+		}
+		else
+			keep = lappend(keep, r);
+	}
+	list_free(tg_retired);
+	tg_retired = keep;
+}
+
+static void
+retire_table(TgTable *table)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	TgRetired  *r = palloc(sizeof(TgRetired));
+
+	r->table = table;
+	r->generation = tg_xact_generation;
+	tg_retired = lappend(tg_retired, r);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The schema the extension was created in, from pg_extension.
+ */
+static Oid
+extension_namespace(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+
+	if (OidIsValid(tg_namespace))
+		return tg_namespace;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(TG_EXTENSION_NAME));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database",
+						TG_EXTENSION_NAME)));
+	tg_namespace = nsp;
+	return nsp;
+}
+
+static Oid
+extension_relation(const char *name)
+{
+	Oid			relid = get_relname_relid(name, extension_namespace());
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation \"%s\" of extension \"%s\" is missing",
+			 name, TG_EXTENSION_NAME);
+	return relid;
+}
+
+static Oid
+registry_oid(void)
+{
+	if (!OidIsValid(tg_registry))
+		tg_registry = extension_relation(TG_REGISTRY_NAME);
+	return tg_registry;
+}
+
+Oid
+tg_sequence_oid(void)
+{
+	if (!OidIsValid(tg_sequence))
+		tg_sequence = extension_relation(TG_SEQUENCE_NAME);
+	return tg_sequence;
+}
+
+/* a table's name as messages show it */
+const char *
+tg_rel_display_name(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	return name ? name : "?";
+}
+
+/* the table as a string literal for a hint, e.g. 'public.accounts' */
+static char *
+rel_literal(Oid relid)
+{
+	char	   *regclass = DatumGetCString(DirectFunctionCall1(regclassout,
+															   ObjectIdGetDatum(relid)));
+
+	return quote_literal_cstr(regclass);
+}
+
+static bool
+is_balance_type(Oid basetypid)
+{
+	return basetypid == INT2OID || basetypid == INT4OID ||
+		basetypid == INT8OID || basetypid == NUMERICOID;
+}
+
+/*
+ * The row key of a table: its single-column primary key, else the
+ * single-column unique index (immediate, valid, no expression, no
+ * predicate) on a NOT NULL column with the lowest OID.  Returns the key's
+ * attribute number, or InvalidAttrNumber if there is none.
+ */
+static AttrNumber
+find_key_column(Relation rel)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	AttrNumber	best = InvalidAttrNumber;
+	Oid			best_index = InvalidOid;
+	bool		best_primary = false;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	tup;
+		Form_pg_index idx;
+		AttrNumber	attnum;
+		bool		usable;
+
+		tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for index %u", indexoid);
+		idx = (Form_pg_index) GETSTRUCT(tup);
+		attnum = idx->indkey.values[0];
+
+		usable = idx->indisunique && idx->indimmediate && idx->indisvalid &&
+			idx->indislive && idx->indnkeyatts == 1 && attnum > 0 &&
+			heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
+			TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attnotnull;
+
+		if (usable &&
+			(best == InvalidAttrNumber ||
+			 (idx->indisprimary && !best_primary) ||
+			 (idx->indisprimary == best_primary && indexoid < best_index)))
+		{
+			best = attnum;
+			best_index = indexoid;
+			best_primary = idx->indisprimary;
+		}
+		ReleaseSysCache(tup);
+	}
+	list_free(indexes);
+	return best;
+}
+
+static void
+raise_no_key(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+			 errmsg("table \"%s\" has no single-column key",
+					RelationGetRelationName(rel)),
+			 errdetail("A guarded table needs a single-column primary key, or a single-column unique index on a NOT NULL column."),
+			 errtable(rel)));
+}
+
+static void
+check_table_kind(Relation rel)
+{
+	char		relkind = rel->rd_rel->relkind;
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
+				 errdetail("Only ordinary and partitioned tables can be guarded.")));
+}
+
+/* a registry row as read, before it is checked against the table */
+typedef struct RegistryRow
+{
+	NameData	column;
+	Numeric		min_balance;
+	Numeric		max_balance;
+} RegistryRow;
+
+/*
+ * The registry rows of one table, read with the latest snapshot: guards
+ * are configuration, and a transfer must see the limits as last committed
+ * (or as set earlier in its own transaction), whatever its isolation level.
+ */
+static List *
+read_registry(Oid relid)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snapshot;
+	List	   *rows = NIL;
+
+	rel = table_open(registry_oid(), AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, Anum_registry_tbl, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		RegistryRow *row = palloc0(sizeof(RegistryRow));
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		isnull;
+		Datum		d;
+
+		d = heap_getattr(tup, Anum_registry_column, desc, &isnull);
+		namestrcpy(&row->column, NameStr(*DatumGetName(d)));
+		d = heap_getattr(tup, Anum_registry_min, desc, &isnull);
+		row->min_balance = isnull ? NULL : DatumGetNumericCopy(d);
+		d = heap_getattr(tup, Anum_registry_max, desc, &isnull);
+		row->max_balance = isnull ? NULL : DatumGetNumericCopy(d);
+		rows = lappend(rows, row);
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return rows;
+}
+
+/*
+ * Build the cache entry of a guarded table, or return NULL if the registry
+ * has no guard for it.  The caller holds a lock on the table.  Registry
+ * rows whose column was dropped or changed to an unusable type are left
+ * out; tg_find_column() then reports the column as not guarded.
+ */
+static TgTable *
+build_table(Oid relid)
+{
+	List	   *rows = read_registry(relid);
+	Relation	rel;
+	TgTable    *table;
+	MemoryContext cxt;
+	MemoryContext old;
+	AttrNumber	key_attnum;
+	Form_pg_attribute keyatt;
+	TypeCacheEntry *typentry;
+	ListCell   *lc;
+	bool		typisvarlena;
+
+	if (rows == NIL)
+		return NULL;
+
+	rel = relation_open(relid, NoLock);
+	check_table_kind(rel);
+	key_attnum = find_key_column(rel);
+	if (key_attnum == InvalidAttrNumber)
+		raise_no_key(rel);
+	keyatt = TupleDescAttr(RelationGetDescr(rel), key_attnum - 1);
+
+	/*
+	 * Allocate below the current context until the entry is complete, so an
+	 * error half-way frees it; it moves under CacheMemoryContext at the end.
+	 */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "transfer_guard table",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	table = palloc0(sizeof(TgTable));
+	table->relid = relid;
+	table->cxt = cxt;
+	table->valid = true;
+	table->use_only = rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE;
+
+	table->key_attnum = key_attnum;
+	namestrcpy(&table->key_name, NameStr(keyatt->attname));
+	table->key_typid = keyatt->atttypid;
+	table->key_typmod = keyatt->atttypmod;
+	table->key_basetypid = getBaseType(keyatt->atttypid);
+	table->key_collation = keyatt->attcollation;
+	get_typlenbyvalalign(table->key_basetypid, &table->key_typlen,
+						 &table->key_typbyval, &table->key_typalign);
+	table->key_arraytypid = get_array_type(table->key_basetypid);
+	if (!OidIsValid(table->key_arraytypid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("key column \"%s\" of table \"%s\" has type %s, which has no array type",
+						NameStr(keyatt->attname), RelationGetRelationName(rel),
+						format_type_be(table->key_basetypid))));
+	typentry = lookup_type_cache(table->key_basetypid,
+								 TYPECACHE_CMP_PROC | TYPECACHE_EQ_OPR);
+	if (!OidIsValid(typentry->cmp_proc) || !OidIsValid(typentry->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("key column \"%s\" of table \"%s\" has type %s, which has no default btree operator class",
+						NameStr(keyatt->attname), RelationGetRelationName(rel),
+						format_type_be(table->key_basetypid))));
+	fmgr_info_cxt(typentry->cmp_proc, &table->key_cmp, cxt);
+	getTypeInputInfo(table->key_basetypid, &table->key_input,
+					 &table->key_ioparam);
+	getTypeOutputInfo(table->key_basetypid, &table->key_output, &typisvarlena);
+
+	table->columns = palloc0(sizeof(TgColumn) * list_length(rows));
+	foreach(lc, rows)
+	{
+		RegistryRow *row = (RegistryRow *) lfirst(lc);
+		TgColumn   *col = &table->columns[table->ncolumns];
+		AttrNumber	attnum = get_attnum(relid, NameStr(row->column));
+		Form_pg_attribute att;
+
+		if (attnum <= 0 || attnum == key_attnum)
+			continue;
+		att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+		if (!is_balance_type(getBaseType(att->atttypid)))
+			continue;
+
+		namestrcpy(&col->name, NameStr(row->column));
+		col->attnum = attnum;
+		tg_column_set_type(col, att->atttypid, att->atttypmod);
+		col->min_balance = row->min_balance ?
+			DatumGetNumericCopy(NumericGetDatum(row->min_balance)) : NULL;
+		col->max_balance = row->max_balance ?
+			DatumGetNumericCopy(NumericGetDatum(row->max_balance)) : NULL;
+		table->ncolumns++;
+	}
+
+	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	relation_close(rel, NoLock);
+	return table;
+}
+
+/*
+ * The cache entry of a guarded table, locked in RowExclusiveLock mode (the
+ * lock the UPDATE will take anyway) so that its definition cannot change
+ * until the end of the transaction.  Unguarded: NULL if missing_ok, else
+ * an error with SQLSTATE 55000.
+ */
+TgTable *
+tg_get_table(Oid relid, bool missing_ok)
+{
+	TgTableEntry *entry;
+	TgTable    *table;
+	bool		found;
+
+	init_cache();
+	free_retired();
+
+	/* locking first processes pending invalidations */
+	LockRelationOid(relid, RowExclusiveLock);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+
+	entry = hash_search(tg_tables, &relid, HASH_FIND, NULL);
+	if (entry && entry->table->valid)
+		return entry->table;
+
+	table = build_table(relid);
+
+	/* replace the stale entry, if any, only once the new one is complete */
+	entry = hash_search(tg_tables, &relid, table ? HASH_ENTER : HASH_FIND,
+						&found);
+	if (entry && found)
+		retire_table(entry->table);
+	if (table)
+		entry->table = table;
+	else
+	{
+		if (entry)
+			hash_search(tg_tables, &relid, HASH_REMOVE, NULL);
+		if (!missing_ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table \"%s\" has no guarded balance column",
+							tg_rel_display_name(relid)),
+					 errhint("Call guard(%s, 'balance_column') first.",
+							 rel_literal(relid))));
+	}
+	return table;
+}
+
+/*
+ * A guarded column of a table by name, or the only one if colname is NULL.
+ */
+TgColumn *
+tg_find_column(TgTable *table, const char *colname)
+{
+	int			i;
+
+	if (colname == NULL)
+	{
+		if (table->ncolumns == 1)
+			return &table->columns[0];
+		if (table->ncolumns == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table \"%s\" has no guarded balance column",
+							tg_rel_display_name(table->relid)),
+					 errdetail("A guarded column was dropped, or its type changed to one that cannot be guarded."),
+					 errhint("Call guard(%s, 'balance_column') first.",
+							 rel_literal(table->relid))));
+		ereport(ERROR,
+				(errcode(ERRCODE_AMBIGUOUS_COLUMN),
+				 errmsg("table \"%s\" has several guarded balance columns",
+						tg_rel_display_name(table->relid)),
+				 errhint("Name one with balance_column => ...")));
+	}
+
+	for (i = 0; i < table->ncolumns; i++)
+		if (strcmp(NameStr(table->columns[i].name), colname) == 0)
+			return &table->columns[i];
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("column \"%s\" of table \"%s\" is not guarded",
+					colname, tg_rel_display_name(table->relid)),
+			 errhint("Call guard(%s, %s) first.",
+					 rel_literal(table->relid), quote_literal_cstr(colname))));
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * Open a table for guard()/unguard(): it must exist and the caller must
+ * own it.  ShareUpdateExclusiveLock serialises guard changes on one table
+ * without blocking transfers.
+ */
+static Relation
+open_owned_table(Oid relid)
+{
+	Relation	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!tg_rel_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER,
+					   get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+	return rel;
+}
+
+/*
+ * Run one registry statement as the registry's owner.  The caller's
+ * ownership of the guarded table has been checked; the registry itself is
+ * not writable by ordinary roles.  SECURITY_RESTRICTED_OPERATION, as for
+ * any code run on behalf of another role.
+ */
+static uint64
+registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 const char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			owner;
+	HeapTuple	tup;
+	int			rc;
+	uint64		processed;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(registry_oid()));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", registry_oid());
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	if (rc < 0)
+		elog(ERROR, "registry statement failed: %s", SPI_result_code_string(rc));
+	processed = SPI_processed;
+	SPI_finish();
+
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return processed;
+}
+
+static char *
+registry_name(void)
+{
+	return quote_qualified_identifier(get_namespace_name(extension_namespace()),
+									  TG_REGISTRY_NAME);
+}
+
+/*
+ * guard(): declare a guarded balance column or change its limits.
+ */
+void
+tg_guard(Oid relid, const char *colname, Numeric min_balance,
+		 Numeric max_balance)
+{
+	Relation	rel = open_owned_table(relid);
+	AttrNumber	attnum;
+	AttrNumber	key_attnum;
+	Form_pg_attribute att;
+	TgColumn	col;
+	StringInfoData sql;
+	Oid			argtypes[4] = {OIDOID, NAMEOID, NUMERICOID, NUMERICOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	NameData	colnamedata;
+
+	check_table_kind(rel);
+
+	attnum = get_attnum(relid, colname);
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						colname, RelationGetRelationName(rel))));
+	if (attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot guard system column \"%s\"", colname)));
+	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	if (!is_balance_type(getBaseType(att->atttypid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of table \"%s\" has type %s",
+						colname, RelationGetRelationName(rel),
+						format_type_be(att->atttypid)),
+				 errdetail("A guarded balance column must be of type smallint, integer, bigint or numeric."),
+				 errtablecol(rel, attnum)));
+
+	key_attnum = find_key_column(rel);
+	if (key_attnum == InvalidAttrNumber)
+		raise_no_key(rel);
+	if (key_attnum == attnum)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot guard key column \"%s\" of table \"%s\"",
+						colname, RelationGetRelationName(rel)),
+				 errtablecol(rel, attnum)));
+
+	memset(&col, 0, sizeof(col));
+	namestrcpy(&col.name, colname);
+	col.attnum = attnum;
+	tg_column_set_type(&col, att->atttypid, att->atttypmod);
+	tg_check_limit_value(relid, &col, min_balance, "min_balance");
+	tg_check_limit_value(relid, &col, max_balance, "max_balance");
+	if (min_balance && max_balance &&
+		tg_numeric_cmp(min_balance, max_balance) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_balance %s is greater than max_balance %s",
+						tg_numeric_display(min_balance),
+						tg_numeric_display(max_balance))));
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "INSERT INTO %s AS r (tbl, balance_column, min_balance, max_balance)"
+					 " VALUES ($1::pg_catalog.regclass, $2, $3, $4)"
+					 " ON CONFLICT (tbl, balance_column) DO UPDATE"
+					 " SET min_balance = EXCLUDED.min_balance,"
+					 " max_balance = EXCLUDED.max_balance",
+					 registry_name());
+	namestrcpy(&colnamedata, colname);
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = NameGetDatum(&colnamedata);
+	values[2] = min_balance ? NumericGetDatum(min_balance) : (Datum) 0;
+	values[3] = max_balance ? NumericGetDatum(max_balance) : (Datum) 0;
+	if (!min_balance)
+		nulls[2] = 'n';
+	if (!max_balance)
+		nulls[3] = 'n';
+	registry_execute(sql.data, 4, argtypes, values, nulls);
+
+	/* every backend's cache entry for this table is now stale */
+	CacheInvalidateRelcache(rel);
+	relation_close(rel, NoLock);
+}
+
+/*
+ * unguard(): remove a guard.  Unguarding a column that is not guarded is
+ * an error, as DROP without IF EXISTS is.
+ */
+void
+tg_unguard(Oid relid, const char *colname)
+{
+	Relation	rel = open_owned_table(relid);
+	StringInfoData sql;
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		values[2];
+	NameData	colnamedata;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "DELETE FROM %s AS r"
+					 " WHERE r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+					 " AND r.balance_column OPERATOR(pg_catalog.=) $2",
+					 registry_name());
+	namestrcpy(&colnamedata, colname);
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = NameGetDatum(&colnamedata);
+	if (registry_execute(sql.data, 2, argtypes, values, NULL) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("column \"%s\" of table \"%s\" is not guarded",
+						colname, RelationGetRelationName(rel))));
+
+	CacheInvalidateRelcache(rel);
+	relation_close(rel, NoLock);
+}

@@ -1,0 +1,143 @@
+/*-------------------------------------------------------------------------
+ *
+ * transfer_guard.h
+ *	  Types shared by the modules of transfer_guard: the cached description
+ *	  of a guarded table, and the legs the transfer engine executes.
+ *
+ * IDENTIFICATION
+ *	  src/transfer_guard.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TRANSFER_GUARD_H
+#define TRANSFER_GUARD_H
+
+#include "postgres.h"
+
+#include "access/attnum.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/numeric.h"
+
+/* SQLSTATE-bearing names of the limits, reported as constraint names */
+#define TG_MIN_CONSTRAINT	"transfer_guard_min_balance"
+#define TG_MAX_CONSTRAINT	"transfer_guard_max_balance"
+
+/* lock plans: one waiting, one failing at once on a locked row */
+#define TG_LOCK_WAIT		0
+#define TG_LOCK_NOWAIT		1
+#define TG_LOCK_MODES		2
+
+/*
+ * One guarded balance column of a table, as the registry and the catalogs
+ * described it when the cache entry was built.
+ */
+typedef struct TgColumn
+{
+	NameData	name;			/* column name */
+	AttrNumber	attnum;
+	Oid			typid;			/* declared type (may be a domain) */
+	Oid			basetypid;		/* INT2OID, INT4OID, INT8OID or NUMERICOID */
+	int32		basetypmod;		/* typmod of the base type, -1 if none */
+	int			scale;			/* numeric(p,s): s; integers: 0 */
+	bool		has_scale;		/* false for unconstrained numeric */
+	Numeric		type_min;		/* smallest storable value, NULL if none */
+	Numeric		type_max;		/* largest storable value, NULL if none */
+	Numeric		min_balance;	/* floor, NULL if none */
+	Numeric		max_balance;	/* ceiling, NULL if none */
+	SPIPlanPtr	update_plan;	/* kept; prepared on first use */
+} TgColumn;
+
+/*
+ * A guarded table: its key, its guarded columns, and the kept plans that
+ * lock and update its rows.  Lives in its own memory context below
+ * CacheMemoryContext; replaced as a whole when invalidated.
+ */
+typedef struct TgTable
+{
+	Oid			relid;
+	MemoryContext cxt;			/* owns this struct and everything below */
+	bool		valid;			/* cleared by the relcache callback */
+	bool		use_only;		/* not partitioned: statements say ONLY */
+
+	/* the row key: a single-column primary key or unique index */
+	AttrNumber	key_attnum;
+	NameData	key_name;
+	Oid			key_typid;		/* declared type */
+	Oid			key_basetypid;	/* what statements are parameterised with */
+	int32		key_typmod;
+	Oid			key_collation;
+	int16		key_typlen;
+	bool		key_typbyval;
+	char		key_typalign;
+	Oid			key_arraytypid;
+	FmgrInfo	key_cmp;		/* btree comparison of the key's base type */
+	Oid			key_input;		/* input function of the base type */
+	Oid			key_ioparam;
+	Oid			key_output;		/* output function, for messages */
+
+	int			ncolumns;
+	TgColumn   *columns;
+
+	SPIPlanPtr	lock_plan[TG_LOCK_MODES];	/* kept; prepared on first use */
+} TgTable;
+
+/*
+ * One leg of a transfer as the SQL-callable functions hand it to the
+ * engine: tables by OID, columns by name (NULL: the only guarded one),
+ * keys as the caller's values with their types, amount as given.
+ */
+typedef struct TgLegSpec
+{
+	Oid			from_relid;
+	const char *from_column;
+	Datum		from_key;
+	Oid			from_key_type;
+	Oid			to_relid;
+	const char *to_column;
+	Datum		to_key;
+	Oid			to_key_type;
+	Numeric		amount;
+} TgLegSpec;
+
+/* what the engine returns per leg */
+typedef struct TgLegResult
+{
+	int64		transfer_id;
+	Numeric		from_balance;
+	Numeric		to_balance;
+} TgLegResult;
+
+/* registry.c */
+extern TgTable *tg_get_table(Oid relid, bool missing_ok);
+extern TgColumn *tg_find_column(TgTable *table, const char *colname);
+extern void tg_guard(Oid relid, const char *colname, Numeric min_balance,
+					 Numeric max_balance);
+extern void tg_unguard(Oid relid, const char *colname);
+extern Oid	tg_sequence_oid(void);
+extern const char *tg_rel_display_name(Oid relid);
+
+/* keys.c */
+extern Datum tg_key_convert(TgTable *table, Datum value, Oid valtype,
+							const char *argname);
+extern int	tg_key_compare(TgTable *table, Datum a, Datum b);
+extern char *tg_key_display(TgTable *table, Datum key);
+
+/* amount.c */
+extern void tg_column_set_type(TgColumn *col, Oid typid, int32 typmod);
+extern void tg_check_amount(Oid relid, TgColumn *col, Numeric amount);
+extern void tg_check_limit_value(Oid relid, TgColumn *col, Numeric limit,
+								 const char *argname);
+extern Numeric tg_numeric_from_column(TgColumn *col, Datum value);
+extern Datum tg_numeric_to_column(TgColumn *col, Numeric value);
+extern Numeric tg_numeric_add(Numeric a, Numeric b);
+extern Numeric tg_numeric_sub(Numeric a, Numeric b);
+extern int	tg_numeric_cmp(Numeric a, Numeric b);
+extern char *tg_numeric_display(Numeric n);
+extern int	tg_errtablecol(Oid relid, AttrNumber attnum);
+
+/* engine.c */
+extern void tg_execute(TgLegSpec *legs, int nlegs, bool nowait,
+					   bool is_batch, TgLegResult *results);
+
+#endif							/* TRANSFER_GUARD_H */
