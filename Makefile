@@ -18,11 +18,12 @@ PGFILEDESC = "transfer_guard - guarded balance transfers"
 PG_CPPFLAGS = -I$(srcdir)/src -DTG_EXTVERSION=\"$(EXTVERSION)\"
 
 REGRESS = setup guard transfer errors keys limits batch security
-REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+REGRESS_OPTS = --inputdir=.
 
 ISOLATION = opposite_transfers drain_one_account nowait_locked \
 	batch_opposite_orders fk_insert_not_blocked
-ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
+	--load-extension=transfer_guard
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

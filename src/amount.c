@@ -24,6 +24,10 @@
 #include "compat.h"
 #include "transfer_guard.h"
 
+/* numbers longer than this are shown in scientific notation in messages */
+#define TG_DISPLAY_MAX_DIGITS	48
+#define TG_DISPLAY_SCI_DIGITS	20
+
 static Numeric
 numeric_from_cstring(const char *s)
 {
@@ -57,11 +61,20 @@ tg_numeric_sub(Numeric a, Numeric b)
 											   NumericGetDatum(b)));
 }
 
+/*
+ * A number as messages show it: exactly, unless it is too long to read,
+ * then in scientific notation (e.g. an amount of 1e-1000).  For messages
+ * only; no value is ever computed from this text.
+ */
 char *
 tg_numeric_display(Numeric n)
 {
-	return DatumGetCString(DirectFunctionCall1(numeric_out,
-											   NumericGetDatum(n)));
+	char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out,
+														NumericGetDatum(n)));
+
+	if (strlen(s) > TG_DISPLAY_MAX_DIGITS)
+		s = numeric_out_sci(n, TG_DISPLAY_SCI_DIGITS);
+	return s;
 }
 
 /*

@@ -558,8 +558,12 @@ resolve_legs(OpState *st, TgLegSpec *specs)
 
 		leg->from_table = op_table(st, spec->from_relid);
 		leg->to_table = op_table(st, spec->to_relid);
-		from_col = tg_find_column(leg->from_table->table, spec->from_column);
-		to_col = tg_find_column(leg->to_table->table, spec->to_column);
+		from_col = tg_find_column(leg->from_table->table, spec->from_column,
+								  st->is_batch ? "from_column" : "balance_column");
+		to_col = tg_find_column(leg->to_table->table, spec->to_column,
+								st->is_batch ? "to_column" :
+								spec->to_relid == spec->from_relid ?
+								"balance_column" : "to_column");
 		leg->from_col = column_index(leg->from_table->table, from_col);
 		leg->to_col = column_index(leg->to_table->table, to_col);
 

@@ -176,6 +176,8 @@ tg_key_convert(TgTable *table, Datum value, Oid valtype, const char *argname)
 			 errmsg("%s of type %s does not match key column \"%s\" of type %s",
 					argname, format_type_be(valtype), NameStr(table->key_name),
 					format_type_be(table->key_typid)),
+			 is_string_type(keytype) ?
+			 errhint("Pass the key as text.") :
 			 errhint("Pass the key as %s or as text.",
 					 format_type_be(table->key_typid))));
 	return (Datum) 0;			/* keep compiler quiet */
@@ -189,9 +191,17 @@ tg_key_compare(TgTable *table, Datum a, Datum b)
 										   table->key_collation, a, b));
 }
 
-/* a key as messages show it */
+/*
+ * A key as messages show it: numbers as they are, anything else as a
+ * quoted literal, so that a key holding spaces or quotes reads unambiguously.
+ */
 char *
 tg_key_display(TgTable *table, Datum key)
 {
-	return OidOutputFunctionCall(table->key_output, key);
+	char	   *s = OidOutputFunctionCall(table->key_output, key);
+
+	if (is_integer_type(table->key_basetypid) ||
+		table->key_basetypid == NUMERICOID)
+		return s;
+	return quote_literal_cstr(s);
 }

@@ -567,9 +567,10 @@ tg_get_table(Oid relid, bool missing_ok)
 
 /*
  * A guarded column of a table by name, or the only one if colname is NULL.
+ * argname is the argument that names it, for the hint.
  */
 TgColumn *
-tg_find_column(TgTable *table, const char *colname)
+tg_find_column(TgTable *table, const char *colname, const char *argname)
 {
 	int			i;
 
@@ -589,7 +590,7 @@ tg_find_column(TgTable *table, const char *colname)
 				(errcode(ERRCODE_AMBIGUOUS_COLUMN),
 				 errmsg("table \"%s\" has several guarded balance columns",
 						tg_rel_display_name(table->relid)),
-				 errhint("Name one with balance_column => ...")));
+				 errhint("Name one with %s.", argname)));
 	}
 
 	for (i = 0; i < table->ncolumns; i++)

@@ -110,7 +110,8 @@ typedef struct TgLegResult
 
 /* registry.c */
 extern TgTable *tg_get_table(Oid relid, bool missing_ok);
-extern TgColumn *tg_find_column(TgTable *table, const char *colname);
+extern TgColumn *tg_find_column(TgTable *table, const char *colname,
+								 const char *argname);
 extern void tg_guard(Oid relid, const char *colname, Numeric min_balance,
 					 Numeric max_balance);
 extern void tg_unguard(Oid relid, const char *colname);

@@ -1,0 +1,81 @@
+--
+-- keys: tables keyed by bigint, integer, smallint, numeric, uuid and text;
+-- keys are converted exactly or refused, never rounded.
+--
+CREATE TABLE k_int8 (id bigint PRIMARY KEY, balance int NOT NULL);
+CREATE TABLE k_int4 (id integer PRIMARY KEY, balance int NOT NULL);
+CREATE TABLE k_int2 (id smallint PRIMARY KEY, balance int NOT NULL);
+CREATE TABLE k_num (id numeric PRIMARY KEY, balance int NOT NULL);
+CREATE TABLE k_uuid (id uuid PRIMARY KEY, balance int NOT NULL);
+CREATE TABLE k_text (id text PRIMARY KEY, balance int NOT NULL);
+INSERT INTO k_int8 VALUES (1, 10), (2, 10), (9223372036854775807, 10);
+INSERT INTO k_int4 VALUES (1, 10), (2, 10);
+INSERT INTO k_int2 VALUES (1, 10), (2, 10);
+INSERT INTO k_num VALUES (1, 10), (1.5, 10), (2, 10);
+INSERT INTO k_uuid VALUES ('00000000-0000-0000-0000-000000000001', 10),
+						  ('00000000-0000-0000-0000-000000000002', 10);
+INSERT INTO k_text VALUES ('alice', 10), ('bob', 10), ('o''brien', 10),
+						  (E'back\\slash', 10), ('', 10);
+SELECT guard('k_int8', 'balance'), guard('k_int4', 'balance'),
+	   guard('k_int2', 'balance'), guard('k_num', 'balance'),
+	   guard('k_uuid', 'balance'), guard('k_text', 'balance');
+
+-- bigint key: integer, bigint, numeric and text arguments
+SELECT from_balance, to_balance FROM transfer('k_int8', 1, 2, 1);
+SELECT from_balance, to_balance FROM transfer('k_int8', 1::bigint, 2::bigint, 1);
+SELECT from_balance, to_balance FROM transfer('k_int8', 1::numeric, 2::numeric, 1);
+SELECT from_balance, to_balance FROM transfer('k_int8', '2', '9223372036854775807', 1);
+SELECT from_balance, to_balance FROM transfer('k_int8', 2::smallint, 1::smallint, 1);
+-- a fractional numeric key never reaches a neighbouring row
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_int8', 1.5, 2.0, 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_int8', 'NaN'::numeric, 2::numeric, 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_int8', '1.5', '2', 1)$$);
+-- a key beyond the key type's range
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_int8', 1::numeric, 9223372036854775808, 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_int2', 1, 40000, 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_int4', 1::bigint, 2147483648, 1)$$);
+-- a key of another type altogether
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_int8', 1.0::float8, 2.0::float8, 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_int8', 'a', 'b', 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_int8', true, false, 1)$$);
+
+-- integer and smallint keys
+SELECT from_balance, to_balance FROM transfer('k_int4', 1, 2, 1);
+SELECT from_balance, to_balance FROM transfer('k_int4', 1::bigint, 2::bigint, 1);
+SELECT from_balance, to_balance FROM transfer('k_int2', 1, 2, 1);
+
+-- numeric keys: 1.5 is a row of its own, 2.0 is row 2
+SELECT from_balance, to_balance FROM transfer('k_num', 1.5, 2.0, 1);
+SELECT from_balance, to_balance FROM transfer('k_num', 1, 2, 1);
+SELECT from_balance, to_balance FROM transfer('k_num', '1.5', '1', 1);
+SELECT * FROM k_num ORDER BY id;
+
+-- uuid keys: as text (untyped) or as uuid
+SELECT from_balance, to_balance
+  FROM transfer('k_uuid', '00000000-0000-0000-0000-000000000001',
+				'00000000-0000-0000-0000-000000000002', 1);
+SELECT from_balance, to_balance
+  FROM transfer('k_uuid', '00000000-0000-0000-0000-000000000002'::uuid,
+				'00000000-0000-0000-0000-000000000001'::uuid, 2);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_uuid', 'not-a-uuid', '00000000-0000-0000-0000-000000000001', 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_uuid', '00000000-0000-0000-0000-000000000009', '00000000-0000-0000-0000-000000000001', 1)$$);
+
+-- text keys with quotes, backslashes, the empty string
+SELECT from_balance, to_balance FROM transfer('k_text', 'alice', 'o''brien', 1);
+SELECT from_balance, to_balance FROM transfer('k_text', E'back\\slash', '', 1);
+SELECT from_balance, to_balance FROM transfer('k_text', 'bob'::varchar, 'alice'::varchar, 1);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_text', 'alice', 'Alice', 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_text', 'x''); DROP TABLE k_text; --', 'alice', 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_text', 1, 2, 1)$$);
+SELECT * FROM k_text ORDER BY id;
+
+-- a text key under a case-insensitive collation: 'ALICE' is row 'alice'
+CREATE COLLATION IF NOT EXISTS k_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE k_ci_t (id text COLLATE k_ci PRIMARY KEY, balance int NOT NULL);
+INSERT INTO k_ci_t VALUES ('alice', 10), ('bob', 10);
+SELECT guard('k_ci_t', 'balance');
+SELECT from_balance, to_balance FROM transfer('k_ci_t', 'ALICE', 'Bob', 3);
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_ci_t', 'alice', 'ALICE', 1)$$);
+
+DROP TABLE k_int8, k_int4, k_int2, k_num, k_uuid, k_text, k_ci_t;
+DROP COLLATION k_ci;
