@@ -338,11 +338,12 @@ lock_table_rows(OpTable *ot, bool nowait, MemoryContext outer)
 	Datum		arg;
 	int			rc;
 	uint64		i;
+	int			r;
 	int			c;
 	MemoryContext old;
 
-	for (i = 0; i < ot->nrows; i++)
-		keys[i] = ot->rows[i]->key;
+	for (r = 0; r < ot->nrows; r++)
+		keys[r] = ot->rows[r]->key;
 	array = construct_array(keys, ot->nrows, table->key_basetypid,
 							table->key_typlen, table->key_typbyval,
 							table->key_typalign);

@@ -80,6 +80,10 @@ static HTAB *tg_tables = NULL;
 static List *tg_retired = NIL;	/* in TopMemoryContext */
 static uint64 tg_xact_generation = 0;
 
+/* the table whose entry is being built, and whether it was invalidated */
+static Oid	tg_building = InvalidOid;
+static bool tg_building_invalidated = false;
+
 /* the extension's own objects, looked up once and forgotten on change */
 static Oid	tg_namespace = InvalidOid;
 static Oid	tg_registry = InvalidOid;
@@ -104,6 +108,11 @@ tg_relcache_callback(Datum arg, Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	TgTableEntry *entry;
+
+	if (OidIsValid(tg_building) &&
+		(relid == tg_building || !OidIsValid(relid) ||
+		 relid == tg_registry || relid == tg_sequence))
+		tg_building_invalidated = true;
 
 	if (tg_tables == NULL)
 		return;
@@ -541,7 +550,26 @@ tg_get_table(Oid relid, bool missing_ok)
 	if (entry && entry->table->valid)
 		return entry->table;
 
-	table = build_table(relid);
+	tg_building = relid;
+	tg_building_invalidated = false;
+	PG_TRY();
+	{
+		table = build_table(relid);
+	}
+	PG_FINALLY();
+	{
+		tg_building = InvalidOid;
+	}
+	PG_END_TRY();
+
+	/*
+	 * An invalidation that arrived while the entry was being built may have
+	 * been about this table (another session's guard() committing, say).
+	 * The entry is still right for this call, which read the registry with
+	 * a fresh snapshot, but the next call must build it again.
+	 */
+	if (table && tg_building_invalidated)
+		table->valid = false;
 
 	/* replace the stale entry, if any, only once the new one is complete */
 	entry = hash_search(tg_tables, &relid, table ? HASH_ENTER : HASH_FIND,
