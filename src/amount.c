@@ -255,11 +255,13 @@ tg_check_limit_value(Oid relid, TgColumn *col, Numeric limit,
 				 tg_errtablecol(relid, col->attnum)));
 }
 
-/* a stored balance, of the column's base type, as numeric */
+/*
+ * A value of an integer type or numeric as numeric (a copy, for numeric).
+ */
 Numeric
-tg_numeric_from_column(TgColumn *col, Datum value)
+tg_number_to_numeric(Datum value, Oid typid)
 {
-	switch (col->basetypid)
+	switch (typid)
 	{
 		case INT2OID:
 			return tg_int64_to_numeric(DatumGetInt16(value));
@@ -270,8 +272,15 @@ tg_numeric_from_column(TgColumn *col, Datum value)
 		case NUMERICOID:
 			return DatumGetNumericCopy(value);
 	}
-	elog(ERROR, "unexpected balance type %u", col->basetypid);
+	elog(ERROR, "unexpected numeric type %u", typid);
 	return NULL;				/* keep compiler quiet */
+}
+
+/* a stored balance, of the column's base type, as numeric */
+Numeric
+tg_numeric_from_column(TgColumn *col, Datum value)
+{
+	return tg_number_to_numeric(value, col->basetypid);
 }
 
 /*

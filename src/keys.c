@@ -39,23 +39,6 @@ is_string_type(Oid typid)
 		typid == NAMEOID;
 }
 
-/* a value of an integer type or numeric, as numeric */
-static Numeric
-number_as_numeric(Datum value, Oid typid)
-{
-	switch (typid)
-	{
-		case INT2OID:
-			return tg_int64_to_numeric(DatumGetInt16(value));
-		case INT4OID:
-			return tg_int64_to_numeric(DatumGetInt32(value));
-		case INT8OID:
-			return tg_int64_to_numeric(DatumGetInt64(value));
-		default:
-			return DatumGetNumeric(value);
-	}
-}
-
 static void
 raise_key_not_exact(TgTable *table, const char *argname, Numeric n)
 {
@@ -164,7 +147,7 @@ tg_key_convert(TgTable *table, Datum value, Oid valtype, const char *argname)
 	if ((is_integer_type(valtype) || valtype == NUMERICOID) &&
 		(is_integer_type(keytype) || keytype == NUMERICOID))
 	{
-		Numeric		n = number_as_numeric(value, valtype);
+		Numeric		n = tg_number_to_numeric(value, valtype);
 
 		if (keytype == NUMERICOID)
 			return NumericGetDatum(n);

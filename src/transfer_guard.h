@@ -129,6 +129,7 @@ extern void tg_column_set_type(TgColumn *col, Oid typid, int32 typmod);
 extern void tg_check_amount(Oid relid, TgColumn *col, Numeric amount);
 extern void tg_check_limit_value(Oid relid, TgColumn *col, Numeric limit,
 								 const char *argname);
+extern Numeric tg_number_to_numeric(Datum value, Oid typid);
 extern Numeric tg_numeric_from_column(TgColumn *col, Datum value);
 extern Datum tg_numeric_to_column(TgColumn *col, Numeric value);
 extern Numeric tg_numeric_add(Numeric a, Numeric b);
