@@ -64,6 +64,14 @@ SELECT * FROM tg_try($$SELECT * FROM transfer('e_two', 1, 2, 1)$$);
 -- in the isolation tests; here the function itself is exercised)
 SELECT from_balance, to_balance FROM transfer('e_acc', 2, 1, 1, nowait => true);
 
+-- 25006: in a read-only transaction
+BEGIN TRANSACTION READ ONLY;
+SELECT * FROM tg_try($$SELECT * FROM transfer('e_acc', 1, 2, 1)$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer_batch('[{"from_table": "e_acc", "from_key": 1, "to_key": 2, "amount": 1}]')$$);
+SELECT * FROM tg_try($$SELECT guard('e_acc', 'balance')$$);
+SELECT * FROM tg_try($$SELECT unguard('e_acc', 'balance')$$);
+COMMIT;
+
 -- 42P01: a table that does not exist
 SELECT * FROM tg_try($$SELECT * FROM transfer('no_such', 1, 2, 1)$$);
 SELECT * FROM tg_try($$SELECT * FROM transfer(4000000000::oid::regclass, 1, 2, 1)$$);

@@ -50,6 +50,17 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
 				 errmsg("%s must not be null", argname)));
 }
 
+/*
+ * Every function here writes: refuse at once in a read-only transaction or
+ * on a standby (25006), before any lock is taken.
+ */
+static void
+require_writable(const char *fname)
+{
+	PreventCommandIfReadOnly(fname);
+	PreventCommandDuringRecovery(fname);
+}
+
 static const char *
 optional_name(FunctionCallInfo fcinfo, int argno)
 {
@@ -66,6 +77,7 @@ transfer_guard_guard(PG_FUNCTION_ARGS)
 {
 	require_arg(fcinfo, 0, "tbl");
 	require_arg(fcinfo, 1, "balance_column");
+	require_writable("guard()");
 
 	tg_guard(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)),
 			 PG_ARGISNULL(2) ? NULL : PG_GETARG_NUMERIC(2),
@@ -82,6 +94,7 @@ transfer_guard_unguard(PG_FUNCTION_ARGS)
 {
 	require_arg(fcinfo, 0, "tbl");
 	require_arg(fcinfo, 1, "balance_column");
+	require_writable("unguard()");
 
 	tg_unguard(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)));
 	PG_RETURN_VOID();
@@ -111,6 +124,7 @@ transfer_guard_transfer(PG_FUNCTION_ARGS)
 	require_arg(fcinfo, TRANSFER_ARG_TO_KEY, "to_key");
 	require_arg(fcinfo, TRANSFER_ARG_AMOUNT, "amount");
 	require_arg(fcinfo, TRANSFER_ARG_NOWAIT, "nowait");
+	require_writable("transfer()");
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -312,6 +326,7 @@ transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
 
 	require_arg(fcinfo, 0, "legs");
 	require_arg(fcinfo, 1, "nowait");
+	require_writable("transfer_batch()");
 	legs = PG_GETARG_JSONB_P(0);
 	if (JB_ROOT_IS_SCALAR(legs) || !JB_ROOT_IS_ARRAY(legs))
 		ereport(ERROR,
