@@ -22,9 +22,11 @@ REVOKE ALL ON @extschema@.transfer_guard_registry FROM PUBLIC;
 -- keep guards across pg_dump / restore
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_registry', '');
 
--- transfer ids; nextval is called from C without a privilege check
+-- transfer ids; nextval is called from C without a privilege check.  Its
+-- position is dumped too, so ids stay unique across dump and restore.
 CREATE SEQUENCE @extschema@.transfer_guard_transfer_id_seq;
 REVOKE ALL ON SEQUENCE @extschema@.transfer_guard_transfer_id_seq FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_transfer_id_seq', '');
 
 CREATE VIEW @extschema@.transfer_guards AS
 	SELECT r.tbl, r.balance_column, r.min_balance, r.max_balance
