@@ -145,6 +145,24 @@ ALTER TABLE accounts ALTER COLUMN balance TYPE text;
 SELECT * FROM tg_try($$SELECT * FROM transfer('accounts', 2, 1, 1)$$);
 ALTER TABLE accounts ALTER COLUMN balance TYPE bigint USING balance::numeric::bigint;
 SELECT from_balance, to_balance FROM transfer('accounts', 2, 1, 1);
+-- altered inside a transaction that already used it: the old cache entry
+-- is retired, and freed only once no statement can point to it (in a new
+-- session, so that this table's entry is the only one)
+\c -
+BEGIN;
+SELECT from_balance, to_balance FROM transfer('accounts', 2, 1, 1);
+ALTER TABLE accounts ADD COLUMN note text;
+DO $$
+BEGIN
+	FOR i IN 1..3 LOOP
+		PERFORM transfer('accounts', 1, 2, 1);
+		PERFORM repeat('x', 1000) FROM generate_series(1, 1000);
+	END LOOP;
+END $$;
+SELECT from_balance, to_balance FROM transfer('accounts', 2, 1, 1);
+COMMIT;
+SELECT from_balance, to_balance FROM transfer('accounts', 2, 1, 1);
+ALTER TABLE accounts DROP COLUMN note;
 SELECT unguard('accounts', 'balance');
 SELECT * FROM tg_try($$SELECT * FROM transfer('accounts', 2, 1, 1)$$);
 SELECT guard('accounts', 'balance');

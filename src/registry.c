@@ -180,10 +180,13 @@ free_retired(void)
 {
 	List	   *keep = NIL;
 	ListCell   *lc;
+	MemoryContext old;
 
 	if (tg_retired == NIL)
 		return;
 
+	/* the list outlives the statement: build it where tg_retired lives */
+	old = MemoryContextSwitchTo(TopMemoryContext);
 	foreach(lc, tg_retired)
 	{
 		TgRetired  *r = (TgRetired *) lfirst(lc);
@@ -198,6 +201,7 @@ free_retired(void)
 	}
 	list_free(tg_retired);
 	tg_retired = keep;
+	MemoryContextSwitchTo(old);
 }
 
 static void
