@@ -1,0 +1,229 @@
+--
+-- test/pgtap/02_privileges.sql -- the privileges each function requires
+--
+-- guard and unguard belong to the table's owner.  transfer and
+-- transfer_batch run with the caller's rights (SECURITY INVOKER): the caller
+-- needs what a plain "UPDATE t SET balance = ... WHERE key = ..." needs,
+-- SELECT and UPDATE on the table (or on its key and balance columns), and
+-- neither the registry nor the transfer id sequence.
+--
+-- The roles, schema and tables are created inside the transaction and
+-- rolled back with it.  Every role gets USAGE on the schema, so that a
+-- refusal comes from the table privileges and not from name lookup.
+--
+BEGIN;
+SET LOCAL client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS transfer_guard;
+
+SELECT plan(33);
+
+CREATE ROLE tg_tap_owner NOLOGIN;		-- owns the tables
+CREATE ROLE tg_tap_nobody NOLOGIN;		-- no privilege on them
+CREATE ROLE tg_tap_clerk NOLOGIN;		-- SELECT and UPDATE on accounts
+CREATE ROLE tg_tap_reader NOLOGIN;		-- SELECT only
+CREATE ROLE tg_tap_writer NOLOGIN;		-- UPDATE only
+CREATE ROLE tg_tap_noter NOLOGIN;		-- SELECT, and UPDATE of column note only
+CREATE ROLE tg_tap_columns NOLOGIN;		-- SELECT (id, balance), UPDATE (balance)
+
+CREATE SCHEMA tg_tap AUTHORIZATION tg_tap_owner;
+
+SET LOCAL ROLE tg_tap_owner;
+GRANT USAGE ON SCHEMA tg_tap TO PUBLIC;
+CREATE TABLE tg_tap.accounts (id bigint PRIMARY KEY, balance bigint NOT NULL, note text);
+INSERT INTO tg_tap.accounts VALUES (1, 1000, 'one'), (2, 1000, 'two'), (3, 1000, 'three');
+CREATE TABLE tg_tap.savings (id bigint PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO tg_tap.savings VALUES (1, 0);
+GRANT SELECT, UPDATE ON tg_tap.accounts TO tg_tap_clerk;
+GRANT SELECT ON tg_tap.accounts TO tg_tap_reader;
+GRANT UPDATE ON tg_tap.accounts TO tg_tap_writer;
+GRANT SELECT, UPDATE (note) ON tg_tap.accounts TO tg_tap_noter;
+GRANT SELECT (id, balance), UPDATE (balance) ON tg_tap.accounts TO tg_tap_columns;
+RESET ROLE;
+
+-- guard and unguard: the owner only ----------------------------------------
+
+SET LOCAL ROLE tg_tap_clerk;
+SELECT throws_ok(
+	$$SELECT guard('tg_tap.accounts', 'balance')$$,
+	'42501', NULL,
+	'a role with SELECT and UPDATE that does not own the table cannot guard it (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_owner;
+SELECT lives_ok(
+	$$SELECT guard('tg_tap.accounts', 'balance')$$,
+	'the owner can guard its table without any privilege on the registry');
+SELECT lives_ok(
+	$$SELECT guard('tg_tap.savings', 'balance')$$,
+	'the owner can guard a second table');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_clerk;
+SELECT throws_ok(
+	$$SELECT guard('tg_tap.accounts', 'balance', -1000000)$$,
+	'42501', NULL,
+	'a non-owner cannot change the limits of a guarded column (42501)');
+SELECT throws_ok(
+	$$SELECT unguard('tg_tap.accounts', 'balance')$$,
+	'42501', NULL,
+	'a non-owner cannot unguard a guarded column (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_nobody;
+SELECT throws_ok(
+	$$SELECT unguard('tg_tap.accounts', 'balance')$$,
+	'42501', NULL,
+	'a role without privileges cannot unguard (42501)');
+SELECT results_eq(
+	$$SELECT tbl, balance_column, min_balance, max_balance
+	    FROM transfer_guards WHERE tbl = 'tg_tap.accounts'::regclass$$,
+	$$VALUES ('tg_tap.accounts'::regclass, 'balance'::name, 0::numeric, NULL::numeric)$$,
+	'any role can read transfer_guards, and the refused calls left the guard as the owner set it');
+SELECT throws_ok(
+	$$SELECT * FROM transfer_guard_registry$$,
+	'42501', NULL,
+	'a role without privileges cannot read transfer_guard_registry (42501)');
+SELECT throws_ok(
+	$$INSERT INTO transfer_guard_registry VALUES ('tg_tap.accounts', 'note', NULL, NULL)$$,
+	'42501', NULL,
+	'a role without privileges cannot write transfer_guard_registry directly (42501)');
+SELECT throws_ok(
+	$$SELECT nextval('transfer_guard_transfer_id_seq')$$,
+	'42501', NULL,
+	'a role without privileges cannot draw transfer ids itself (42501)');
+RESET ROLE;
+
+-- transfer: the caller's table privileges -----------------------------------
+
+SET LOCAL ROLE tg_tap_nobody;
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot transfer (42501)');
+SELECT throws_like(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'%accounts%',
+	'the refusal names the table the role lacks privileges on');
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', '1'::text, '2'::text, 10)$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot transfer with text keys either (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":1,"to_key":2,"amount":10}]')$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot transfer_batch (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_reader;
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'SELECT alone does not allow a transfer (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_writer;
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'UPDATE alone does not allow a transfer: reading the balance needs SELECT (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_noter;
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'SELECT with UPDATE of another column only does not allow a transfer (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":1,"to_key":2,"amount":10}]')$$,
+	'42501', NULL,
+	'SELECT with UPDATE of another column only does not allow a transfer_batch (42501)');
+RESET ROLE;
+
+SELECT results_eq(
+	$$SELECT id, balance FROM tg_tap.accounts ORDER BY id$$,
+	$$VALUES (1::bigint, 1000::bigint), (2, 1000), (3, 1000)$$,
+	'the refused transfers changed no balance');
+
+SET LOCAL ROLE tg_tap_clerk;
+SELECT lives_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'SELECT and UPDATE on the table allow a transfer, with no privilege on registry or sequence');
+SELECT lives_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', '2'::text, '3'::text, 20)$$,
+	'SELECT and UPDATE on the table allow a transfer with text keys');
+SELECT lives_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":3,"to_key":1,"amount":5},{"from_table":"tg_tap.accounts","from_key":1,"to_key":2,"amount":1}]')$$,
+	'SELECT and UPDATE on the table allow a transfer_batch');
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 1, 10, to_table => 'tg_tap.savings')$$,
+	'42501', NULL,
+	'privileges on the source table do not allow crediting another table (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":1,"to_table":"tg_tap.savings","to_key":1,"amount":10}]')$$,
+	'42501', NULL,
+	'privileges on the source table do not allow a batch leg crediting another table (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_columns;
+SELECT lives_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 100)$$,
+	'SELECT on the key and balance columns with UPDATE on balance allow a transfer');
+RESET ROLE;
+
+SELECT results_eq(
+	$$SELECT id, balance FROM tg_tap.accounts ORDER BY id$$,
+	$$VALUES (1::bigint, 1000 - 10 + 5 - 1 - 100::bigint), (2, 1000 + 10 - 20 + 1 + 100), (3, 1000 + 20 - 5)$$,
+	'the permitted transfers moved exactly their amounts');
+SELECT results_eq(
+	$$SELECT id, balance FROM tg_tap.savings ORDER BY id$$,
+	$$VALUES (1::bigint, 0::bigint)$$,
+	'the refused credits to another table changed nothing');
+
+-- privileges on both tables allow a transfer between them
+
+SET LOCAL ROLE tg_tap_owner;
+GRANT SELECT, UPDATE ON tg_tap.savings TO tg_tap_clerk;
+RESET ROLE;
+SET LOCAL ROLE tg_tap_clerk;
+SELECT lives_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 1, 10, to_table => 'tg_tap.savings')$$,
+	'SELECT and UPDATE on both tables allow a transfer between them');
+RESET ROLE;
+
+-- row-level security applies, as it would to the caller's own UPDATE --------
+
+SET LOCAL ROLE tg_tap_owner;
+ALTER TABLE tg_tap.accounts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY clerk_sees_1_and_2 ON tg_tap.accounts TO tg_tap_clerk USING (id IN (1, 2));
+RESET ROLE;
+SET LOCAL ROLE tg_tap_clerk;
+SELECT lives_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 1)$$,
+	'a transfer between rows the policy shows succeeds');
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 3, 1, 1)$$,
+	'P0002', NULL,
+	'a row hidden by a row-level security policy cannot be debited: it is not found (P0002)');
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 3, 1)$$,
+	'P0002', NULL,
+	'a row hidden by a row-level security policy cannot be credited: it is not found (P0002)');
+RESET ROLE;
+
+-- unguard: the owner only, and it takes effect --------------------------------
+
+SET LOCAL ROLE tg_tap_owner;
+SELECT lives_ok(
+	$$SELECT unguard('tg_tap.accounts', 'balance')$$,
+	'the owner can unguard its table');
+RESET ROLE;
+SET LOCAL ROLE tg_tap_clerk;
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 1)$$,
+	'55000', NULL,
+	'after the owner unguards, transfer refuses the table as not guarded (55000)');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
