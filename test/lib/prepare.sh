@@ -93,12 +93,18 @@ tg_install()
 }
 
 # Packages, build, install: what both commands do first.  Arguments are the
-# packages to make sure of.  Returns at the first failure (each command is
+# packages to make sure of.  TG_NO_BUILD=1 skips the build and install and
+# uses the extension as installed (for running single steps while the tree
+# is being edited).  Returns at the first failure (each command is
 # checked here, because errexit does not apply when the caller tests the
 # result, as in "tg_prepare || ...").
 tg_prepare()
 {
 	tg_install_packages "$@" || return
+	if [ "${TG_NO_BUILD:-0}" = 1 ]; then
+		tg_say "build: skipped (TG_NO_BUILD=1), using the installed extension"
+		return 0
+	fi
 	tg_build || return
 	tg_install
 }
