@@ -21,7 +21,7 @@ REGRESS = setup guard transfer errors keys limits batch security
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = opposite_transfers drain_one_account nowait_locked \
-	batch_opposite_orders fk_insert_not_blocked
+	batch_opposite_orders fk_insert_not_blocked guard_change_seen
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
 	--load-extension=transfer_guard
 
