@@ -10,6 +10,7 @@ OBJS = \
 	src/engine.o \
 	src/entry.o \
 	src/keys.o \
+	src/ledger.o \
 	src/registry.o
 
 DATA = $(wildcard $(EXTENSION)--*.sql)
@@ -17,11 +18,13 @@ PGFILEDESC = "transfer_guard - guarded balance transfers"
 
 PG_CPPFLAGS = -I$(srcdir)/src -DTG_EXTVERSION=\"$(EXTVERSION)\"
 
-REGRESS = setup guard transfer errors keys limits batch security
+REGRESS = setup guard transfer errors keys limits batch security \
+	ledger idempotency try_transfer versions upgrade
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = opposite_transfers drain_one_account nowait_locked \
-	batch_opposite_orders fk_insert_not_blocked guard_change_seen
+	batch_opposite_orders fk_insert_not_blocked guard_change_seen \
+	idempotency_concurrent try_busy
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
 	--load-extension=transfer_guard
 

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * engine.c
- *	  The transfer engine, shared by transfer() and transfer_batch():
- *	  legs -> rows in the global lock order -> locked read -> checks ->
- *	  updates.  This is where rows are locked and balances checked.
+ *	  The transfer engine, shared by transfer(), try_transfer() and
+ *	  transfer_batch(): legs -> idempotency key -> rows in the global lock
+ *	  order -> locked read -> checks -> updates -> journal.  This is where
+ *	  rows are locked, balances checked and plans prepared and kept.
  *
  *	  The global lock order is (table OID, key in the key type's btree
  *	  order).  Every call of this extension locks the rows it needs in that
@@ -16,11 +17,15 @@
  *	  key checks of rows that reference the locked one.
  *
  *	  Checks run on the locked values, in leg order, in exact numeric
- *	  arithmetic; only then is each touched balance updated once, by the
- *	  net change of all legs, with "SET col = col + $delta" so the
- *	  arithmetic is done by the database on the row it holds.  Any error
- *	  leaves every row as it was, since nothing is written before the checks
- *	  pass and the caller's transaction (or subtransaction) aborts.
+ *	  arithmetic; only then is each touched row updated once, every touched
+ *	  balance by the net change of all legs ("SET col = col + $delta", so the
+ *	  arithmetic is done by the database on the row it holds) and its
+ *	  version column, if any, by one.  Nothing is written before every check
+ *	  has passed, so try_transfer() can report a business outcome (not
+ *	  enough funds, a limit, a missing or busy row) as a status without a
+ *	  subtransaction: it returns before the first write.  Any error leaves
+ *	  every row as it was, since the caller's transaction (or
+ *	  subtransaction) aborts.
  *
  * IDENTIFICATION
  *	  src/engine.c
@@ -67,6 +72,7 @@ typedef struct OpTable
 /* one leg, resolved */
 typedef struct OpLeg
 {
+	TgLegRecord record;			/* as the journal and idempotency see it */
 	OpTable    *from_table;
 	int			from_col;		/* index into table->columns */
 	OpRow	   *from_row;
@@ -86,6 +92,7 @@ typedef struct OpState
 	int			nlegs;
 	OpLeg	   *legs;
 	bool		is_batch;
+	bool		try_mode;		/* business outcomes as a status */
 	int			current_leg;	/* for the error context, -1 when none */
 } OpState;
 
@@ -198,17 +205,14 @@ key_eq_operator(TgTable *table)
 static char *
 qualified_table(TgTable *table)
 {
-	Oid			relid = table->relid;
-
 	return psprintf("%s%s", table->use_only ? "ONLY " : "",
-					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											   get_rel_name(relid)));
+					tg_rel_qualified_name(table->relid));
 }
 
 /*
- * Prepare and keep a plan; the cache slot is assigned by the caller only
- * after SPI_keepplan succeeded, so an error never leaves a half-made plan
- * in the cache.
+ * Prepare and keep a plan.  Callers assign the cache slot only after
+ * SPI_keepplan succeeded, so an error never leaves a half-made plan in the
+ * cache.
  */
 static SPIPlanPtr
 prepare_kept(const char *sql, int nargs, Oid *argtypes)
@@ -227,12 +231,12 @@ prepare_kept(const char *sql, int nargs, Oid *argtypes)
  * The statement that locks a table's rows in key order and reads every
  * guarded column:
  *	 SELECT key, col1, ... FROM [ONLY] tbl WHERE key = ANY ($1)
- *	 ORDER BY key FOR NO KEY UPDATE [NOWAIT]
+ *	 ORDER BY key FOR NO KEY UPDATE [NOWAIT | SKIP LOCKED]
  */
 static SPIPlanPtr
-lock_plan(TgTable *table, bool nowait)
+lock_plan(TgTable *table, int mode)
 {
-	int			mode = nowait ? TG_LOCK_NOWAIT : TG_LOCK_WAIT;
+	static const char *const suffix[TG_LOCK_MODES] = {"", " NOWAIT", " SKIP LOCKED"};
 	StringInfoData sql;
 	const char *key;
 	int			i;
@@ -249,10 +253,32 @@ lock_plan(TgTable *table, bool nowait)
 	appendStringInfo(&sql,
 					 " FROM %s WHERE %s %s ANY ($1) ORDER BY %s FOR NO KEY UPDATE%s",
 					 qualified_table(table), key, key_eq_operator(table), key,
-					 nowait ? " NOWAIT" : "");
+					 suffix[mode]);
 
 	table->lock_plan[mode] = prepare_kept(sql.data, 1, &table->key_arraytypid);
 	return table->lock_plan[mode];
+}
+
+/*
+ * The statement that tells which keys are visible without locking them:
+ * after SKIP LOCKED, a key it finds was locked (busy), one it does not find
+ * does not exist for this role (not found).
+ */
+static SPIPlanPtr
+exists_plan(TgTable *table)
+{
+	StringInfoData sql;
+	const char *key;
+
+	if (table->exists_plan)
+		return table->exists_plan;
+
+	key = quote_identifier(NameStr(table->key_name));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s FROM %s WHERE %s %s ANY ($1)",
+					 key, qualified_table(table), key, key_eq_operator(table));
+	table->exists_plan = prepare_kept(sql.data, 1, &table->key_arraytypid);
+	return table->exists_plan;
 }
 
 /* the type the net change of a column is passed as */
@@ -263,32 +289,78 @@ delta_type(TgColumn *col)
 }
 
 /*
- * The statement that applies a net change to one balance:
- *	 UPDATE [ONLY] tbl SET col = col + $2 WHERE key = $1 RETURNING col
+ * The statement that applies the net changes to one row, for the set of
+ * guarded columns in mask, and adds one to their version columns:
+ *	 UPDATE [ONLY] tbl SET c1 = c1 + $2, ..., v = v + 1
+ *	 WHERE key = $1 RETURNING c1, ...
  * The row is already locked by this transaction, so the UPDATE cannot
- * wait and the database adds to the value it holds.
+ * wait, and the database adds to the value it holds.
  */
 static SPIPlanPtr
-update_plan(TgTable *table, TgColumn *col)
+update_plan(TgTable *table, uint64 mask)
 {
+	TgUpdatePlan *up;
 	StringInfoData sql;
-	const char *name;
-	Oid			argtypes[2];
+	StringInfoData returning;
+	Oid			argtypes[TG_MAX_COLUMNS + 1];
+	AttrNumber	versions[TG_MAX_COLUMNS];
+	int			nversions = 0;
+	int			nargs = 1;
+	int			c;
+	int			v;
+	SPIPlanPtr	plan;
+	MemoryContext old;
 
-	if (col->update_plan)
-		return col->update_plan;
+	for (up = table->update_plans; up != NULL; up = up->next)
+		if (up->mask == mask)
+			return up->plan;
 
-	name = quote_identifier(NameStr(col->name));
 	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "UPDATE %s SET %s = %s OPERATOR(pg_catalog.+) $2 WHERE %s %s $1 RETURNING %s",
-					 qualified_table(table), name, name,
-					 quote_identifier(NameStr(table->key_name)),
-					 key_eq_operator(table), name);
+	initStringInfo(&returning);
+	appendStringInfo(&sql, "UPDATE %s SET ", qualified_table(table));
 	argtypes[0] = table->key_basetypid;
-	argtypes[1] = delta_type(col);
-	col->update_plan = prepare_kept(sql.data, 2, argtypes);
-	return col->update_plan;
+	for (c = 0; c < table->ncolumns; c++)
+	{
+		TgColumn   *col = &table->columns[c];
+		const char *name;
+
+		if ((mask & (UINT64CONST(1) << c)) == 0)
+			continue;
+		name = quote_identifier(NameStr(col->name));
+		argtypes[nargs++] = delta_type(col);
+		appendStringInfo(&sql, "%s%s = %s OPERATOR(pg_catalog.+) $%d",
+						 nargs > 2 ? ", " : "", name, name, nargs);
+		appendStringInfo(&returning, "%s%s", nargs > 2 ? ", " : "", name);
+
+		/* each distinct version column once */
+		if (col->version_attnum != InvalidAttrNumber)
+		{
+			for (v = 0; v < nversions; v++)
+				if (versions[v] == col->version_attnum)
+					break;
+			if (v == nversions)
+			{
+				const char *vname = quote_identifier(NameStr(col->version_name));
+
+				versions[nversions++] = col->version_attnum;
+				appendStringInfo(&sql, ", %s = %s OPERATOR(pg_catalog.+) 1",
+								 vname, vname);
+			}
+		}
+	}
+	appendStringInfo(&sql, " WHERE %s %s $1 RETURNING %s",
+					 quote_identifier(NameStr(table->key_name)),
+					 key_eq_operator(table), returning.data);
+
+	plan = prepare_kept(sql.data, nargs, argtypes);
+	old = MemoryContextSwitchTo(table->cxt);
+	up = palloc(sizeof(TgUpdatePlan));
+	MemoryContextSwitchTo(old);
+	up->mask = mask;
+	up->plan = plan;
+	up->next = table->update_plans;
+	table->update_plans = up;
+	return plan;
 }
 
 /* binary search of a locked key among the table's sorted rows */
@@ -325,31 +397,36 @@ raise_not_found(OpTable *ot, OpRow *row)
 			 tg_errtablecol(ot->table->relid, ot->table->key_attnum)));
 }
 
-/*
- * Lock the rows of one table, in key order, and read their balances into
- * memory of the caller's context.
- */
-static void
-lock_table_rows(OpTable *ot, bool nowait, MemoryContext outer)
+/* the rows of a table as a key array, the parameter of its statements */
+static Datum
+key_array(OpTable *ot)
 {
 	TgTable    *table = ot->table;
 	Datum	   *keys = palloc(sizeof(Datum) * ot->nrows);
-	ArrayType  *array;
-	Datum		arg;
-	int			rc;
-	uint64		i;
 	int			r;
-	int			c;
-	MemoryContext old;
 
 	for (r = 0; r < ot->nrows; r++)
 		keys[r] = ot->rows[r]->key;
-	array = construct_array(keys, ot->nrows, table->key_basetypid,
-							table->key_typlen, table->key_typbyval,
-							table->key_typalign);
-	arg = PointerGetDatum(array);
+	return PointerGetDatum(construct_array(keys, ot->nrows, table->key_basetypid,
+										   table->key_typlen, table->key_typbyval,
+										   table->key_typalign));
+}
 
-	rc = SPI_execute_plan(lock_plan(table, nowait), &arg, NULL, false, 0);
+/*
+ * Lock the rows of one table, in key order, and read their balances into
+ * memory of the caller's context.  Rows that are not returned stay
+ * !found: they do not exist, are hidden, or (SKIP LOCKED) are busy.
+ */
+static void
+lock_table_rows(OpTable *ot, int mode, MemoryContext outer)
+{
+	TgTable    *table = ot->table;
+	Datum		arg = key_array(ot);
+	int			rc;
+	uint64		i;
+	int			c;
+
+	rc = SPI_execute_plan(lock_plan(table, mode), &arg, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "locking rows of table \"%s\" failed: %s",
 			 tg_rel_display_name(table->relid), SPI_result_code_string(rc));
@@ -361,6 +438,7 @@ lock_table_rows(OpTable *ot, bool nowait, MemoryContext outer)
 		bool		isnull;
 		Datum		key = SPI_getbinval(tup, desc, 1, &isnull);
 		OpRow	   *row = isnull ? NULL : find_row(ot, key);
+		MemoryContext old;
 
 		if (row == NULL)
 			elog(ERROR, "locked a row of table \"%s\" that was not asked for",
@@ -382,6 +460,30 @@ lock_table_rows(OpTable *ot, bool nowait, MemoryContext outer)
 		MemoryContextSwitchTo(old);
 	}
 	SPI_freetuptable(SPI_tuptable);
+}
+
+/* after SKIP LOCKED missed a row: is it there but locked by another? */
+static bool
+row_is_visible(OpTable *ot, OpRow *row)
+{
+	Datum		arg;
+	int			rc;
+	uint64		i;
+	bool		visible = false;
+	Datum	   *keys = &row->key;
+
+	arg = PointerGetDatum(construct_array(keys, 1, ot->table->key_basetypid,
+										  ot->table->key_typlen,
+										  ot->table->key_typbyval,
+										  ot->table->key_typalign));
+	rc = SPI_execute_plan(exists_plan(ot->table), &arg, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading rows of table \"%s\" failed: %s",
+			 tg_rel_display_name(ot->table->relid), SPI_result_code_string(rc));
+	for (i = 0; i < SPI_processed && !visible; i++)
+		visible = true;
+	SPI_freetuptable(SPI_tuptable);
+	return visible;
 }
 
 static void
@@ -423,9 +525,12 @@ raise_out_of_range(OpTable *ot, OpRow *row, TgColumn *col, Numeric balance,
 			 tg_errtablecol(ot->table->relid, col->attnum)));
 }
 
-/* take amount from a balance, refusing to cross the floor */
-static Numeric
-debit(OpTable *ot, OpRow *row, int c, Numeric amount)
+/*
+ * Take amount from a balance, refusing to cross the floor: an error, or in
+ * try mode TG_STATUS_INSUFFICIENT_FUNDS with nothing changed.
+ */
+static TgStatus
+debit(OpState *st, OpTable *ot, OpRow *row, int c, Numeric amount)
 {
 	TgColumn   *col = &ot->table->columns[c];
 	Numeric		before = row->balance[c];
@@ -434,6 +539,9 @@ debit(OpTable *ot, OpRow *row, int c, Numeric amount)
 	check_not_null(ot, row, col, c);
 	after = tg_numeric_sub(before, amount);
 	if (col->min_balance && tg_numeric_cmp(after, col->min_balance) < 0)
+	{
+		if (st->try_mode)
+			return TG_STATUS_INSUFFICIENT_FUNDS;
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("insufficient balance in row %s of table \"%s\"",
@@ -445,15 +553,19 @@ debit(OpTable *ot, OpRow *row, int c, Numeric amount)
 						   tg_numeric_display(col->min_balance)),
 				 tg_errtablecol(ot->table->relid, col->attnum),
 				 err_generic_string(PG_DIAG_CONSTRAINT_NAME, TG_MIN_CONSTRAINT)));
+	}
 	if (col->type_min && tg_numeric_cmp(after, col->type_min) < 0)
 		raise_out_of_range(ot, row, col, before, "minus", amount);
 	row->balance[c] = after;
-	return after;
+	return TG_STATUS_OK;
 }
 
-/* add amount to a balance, refusing to cross the ceiling */
-static Numeric
-credit(OpTable *ot, OpRow *row, int c, Numeric amount)
+/*
+ * Add amount to a balance, refusing to cross the ceiling: an error, or in
+ * try mode TG_STATUS_LIMIT_EXCEEDED with nothing changed.
+ */
+static TgStatus
+credit(OpState *st, OpTable *ot, OpRow *row, int c, Numeric amount)
 {
 	TgColumn   *col = &ot->table->columns[c];
 	Numeric		before = row->balance[c];
@@ -462,6 +574,9 @@ credit(OpTable *ot, OpRow *row, int c, Numeric amount)
 	check_not_null(ot, row, col, c);
 	after = tg_numeric_add(before, amount);
 	if (col->max_balance && tg_numeric_cmp(after, col->max_balance) > 0)
+	{
+		if (st->try_mode)
+			return TG_STATUS_LIMIT_EXCEEDED;
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("balance limit exceeded in row %s of table \"%s\"",
@@ -473,10 +588,11 @@ credit(OpTable *ot, OpRow *row, int c, Numeric amount)
 						   tg_numeric_display(col->max_balance)),
 				 tg_errtablecol(ot->table->relid, col->attnum),
 				 err_generic_string(PG_DIAG_CONSTRAINT_NAME, TG_MAX_CONSTRAINT)));
+	}
 	if (col->type_max && tg_numeric_cmp(after, col->type_max) > 0)
 		raise_out_of_range(ot, row, col, before, "plus", amount);
 	row->balance[c] = after;
-	return after;
+	return TG_STATUS_OK;
 }
 
 /* the net change of a balance as the UPDATE's parameter */
@@ -505,41 +621,64 @@ delta_param(OpTable *ot, OpRow *row, int c)
 	return DirectFunctionCall1(numeric_int8, NumericGetDatum(delta));
 }
 
+/* update every touched balance of one locked row with one statement */
 static void
-update_row(OpTable *ot, OpRow *row, int c, MemoryContext outer)
+update_row(OpTable *ot, OpRow *row, MemoryContext outer)
 {
-	TgColumn   *col = &ot->table->columns[c];
-	Datum		args[2];
+	TgTable    *table = ot->table;
+	Datum		args[TG_MAX_COLUMNS + 1];
+	uint64		mask = 0;
+	int			nargs = 1;
+	int			first_touched = -1;
 	int			rc;
-	bool		isnull;
-	Datum		v;
+	int			c;
+	int			attno = 0;
 	MemoryContext old;
 
 	args[0] = row->key;
-	args[1] = delta_param(ot, row, c);
-	rc = SPI_execute_plan(update_plan(ot->table, col), args, NULL, false, 0);
+	for (c = 0; c < table->ncolumns; c++)
+		if (row->last_leg[c] >= 0)
+		{
+			mask |= UINT64CONST(1) << c;
+			args[nargs++] = delta_param(ot, row, c);
+			if (first_touched < 0)
+				first_touched = c;
+		}
+
+	rc = SPI_execute_plan(update_plan(table, mask), args, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "updating table \"%s\" failed: %s",
-			 tg_rel_display_name(ot->table->relid), SPI_result_code_string(rc));
+			 tg_rel_display_name(table->relid), SPI_result_code_string(rc));
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
 				 errmsg("update of row %s in table \"%s\" was skipped",
-						tg_key_display(ot->table, row->key),
-						tg_rel_display_name(ot->table->relid)),
+						tg_key_display(table, row->key),
+						tg_rel_display_name(table->relid)),
 				 errdetail("A BEFORE UPDATE trigger returned NULL; a transfer changes both rows or neither."),
-				 tg_errtablecol(ot->table->relid, col->attnum)));
+				 tg_errtablecol(table->relid, table->columns[first_touched].attnum)));
 
-	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	old = MemoryContextSwitchTo(outer);
-	row->final[c] = isnull ? NULL : tg_numeric_from_column(col, v);
+	for (c = 0; c < table->ncolumns; c++)
+	{
+		bool		isnull;
+		Datum		v;
+
+		if (row->last_leg[c] < 0)
+			continue;
+		v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+						  ++attno, &isnull);
+		row->final[c] = isnull ? NULL :
+			tg_numeric_from_column(&table->columns[c], v);
+	}
 	MemoryContextSwitchTo(old);
 	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
- * Resolve the legs: tables, columns, exact keys, valid amounts.  Nothing
- * is locked yet except the tables themselves (RowExclusiveLock).
+ * Resolve the legs: tables, columns, exact keys, valid amounts, and the
+ * leg as the journal and idempotency record see it.  Nothing is locked yet
+ * but the tables themselves (RowExclusiveLock).
  */
 static void
 resolve_legs(OpState *st, TgLegSpec *specs)
@@ -590,32 +729,111 @@ resolve_legs(OpState *st, TgLegSpec *specs)
 
 		leg->from_row = op_row(leg->from_table, from_key);
 		leg->to_row = op_row(leg->to_table, to_key);
+
+		leg->record.from_relid = spec->from_relid;
+		leg->record.from_column = NameStr(from_col->name);
+		leg->record.from_key = OidOutputFunctionCall(leg->from_table->table->key_output,
+													 from_key);
+		leg->record.to_relid = spec->to_relid;
+		leg->record.to_column = NameStr(to_col->name);
+		leg->record.to_key = OidOutputFunctionCall(leg->to_table->table->key_output,
+												   to_key);
+		leg->record.amount = spec->amount;
+		leg->record.journal = from_col->journal || to_col->journal;
 	}
 	st->current_leg = -1;
 }
 
+/* set every leg's result to "nothing moved", with the given balances */
+static void
+results_nothing_moved(OpState *st, TgLegResult *results, bool with_balances)
+{
+	int			i;
+
+	for (i = 0; i < st->nlegs; i++)
+	{
+		OpLeg	   *leg = &st->legs[i];
+
+		results[i].has_transfer_id = false;
+		results[i].from_balance = NULL;
+		results[i].to_balance = NULL;
+		if (with_balances && leg->from_row->found && leg->to_row->found)
+		{
+			results[i].from_balance = leg->from_row->balance[leg->from_col];
+			results[i].to_balance = leg->to_row->balance[leg->to_col];
+		}
+	}
+}
+
 /*
- * Execute the legs as one all-or-nothing operation inside the caller's
+ * The first row that the lock statements did not return, in leg order:
+ * an error, or in try mode NOT_FOUND or (SKIP LOCKED) BUSY.
+ */
+static TgStatus
+check_rows_found(OpState *st, bool skip_locked)
+{
+	int			i;
+
+	for (i = 0; i < st->nlegs; i++)
+	{
+		OpLeg	   *leg = &st->legs[i];
+		OpTable    *ot = NULL;
+		OpRow	   *row = NULL;
+
+		st->current_leg = i;
+		if (!leg->from_row->found)
+		{
+			ot = leg->from_table;
+			row = leg->from_row;
+		}
+		else if (!leg->to_row->found)
+		{
+			ot = leg->to_table;
+			row = leg->to_row;
+		}
+		if (row == NULL)
+			continue;
+		if (!st->try_mode)
+			raise_not_found(ot, row);
+		if (skip_locked && row_is_visible(ot, row))
+			return TG_STATUS_BUSY;
+		return TG_STATUS_NOT_FOUND;
+	}
+	st->current_leg = -1;
+	return TG_STATUS_OK;
+}
+
+/*
+ * Execute a request as one all-or-nothing operation inside the caller's
  * transaction.  results[i] receives leg i's transfer id and the balances
  * after it: the values stored by the UPDATE for the last leg touching a
  * balance, the computed intermediate ones for earlier legs of a batch.
+ *
+ * Returns TG_STATUS_OK, or TG_STATUS_DUPLICATE when an idempotency key
+ * replays an earlier result.  In try mode it also returns the business
+ * outcomes (insufficient funds, limit exceeded, not found, busy) instead of
+ * raising them; nothing has been written then.
  */
-void
-tg_execute(TgLegSpec *specs, int nlegs, bool nowait, bool is_batch,
-		   TgLegResult *results)
+TgStatus
+tg_execute(TgRequest *req, TgLegResult *results)
 {
 	OpState		st;
 	ErrorContextCallback errcb;
 	MemoryContext outer = CurrentMemoryContext;
+	TgLegRecord *records;
+	TgStatus	status = TG_STATUS_OK;
+	int			lock_mode;
+	bool		journal = false;
 	int			t;
 	int			i;
 
 	memset(&st, 0, sizeof(st));
 	st.maxtables = 2;
 	st.tables = palloc(sizeof(OpTable *) * st.maxtables);
-	st.nlegs = nlegs;
-	st.legs = palloc0(sizeof(OpLeg) * nlegs);
-	st.is_batch = is_batch;
+	st.nlegs = req->nlegs;
+	st.legs = palloc0(sizeof(OpLeg) * req->nlegs);
+	st.is_batch = req->is_batch;
+	st.try_mode = req->try_mode;
 	st.current_leg = -1;
 
 	errcb.callback = leg_error_context;
@@ -623,7 +841,13 @@ tg_execute(TgLegSpec *specs, int nlegs, bool nowait, bool is_batch,
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	resolve_legs(&st, specs);
+	resolve_legs(&st, req->legs);
+	records = palloc(sizeof(TgLegRecord) * st.nlegs);
+	for (i = 0; i < st.nlegs; i++)
+	{
+		records[i] = st.legs[i].record;
+		journal |= records[i].journal;
+	}
 
 	/* the global lock order: table OID, then key */
 	qsort(st.tables, st.ntables, sizeof(OpTable *), cmp_tables);
@@ -634,17 +858,42 @@ tg_execute(TgLegSpec *specs, int nlegs, bool nowait, bool is_batch,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	for (t = 0; t < st.ntables; t++)
-		lock_table_rows(st.tables[t], nowait, outer);
-
-	/* report the first missing row in leg order */
-	for (i = 0; i < nlegs; i++)
+	/*
+	 * An idempotency key is claimed before any row is locked: a second call
+	 * with the same key waits here for the first to commit or roll back,
+	 * then replays its result or does the work itself.
+	 */
+	if (req->idempotency_key)
 	{
-		st.current_leg = i;
-		if (!st.legs[i].from_row->found)
-			raise_not_found(st.legs[i].from_table, st.legs[i].from_row);
-		if (!st.legs[i].to_row->found)
-			raise_not_found(st.legs[i].to_table, st.legs[i].to_row);
+		if (!tg_idempotency_claim(req->idempotency_key, req->nowait))
+		{
+			if (!req->try_mode)
+				ereport(ERROR,
+						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+						 errmsg("idempotency key \"%s\" is in use by another transaction",
+								req->idempotency_key)));
+			results_nothing_moved(&st, results, false);
+			status = TG_STATUS_BUSY;
+			goto done;
+		}
+		if (tg_idempotency_replay(req->idempotency_key, req->is_batch,
+								  records, st.nlegs, results))
+		{
+			status = TG_STATUS_DUPLICATE;
+			goto done;
+		}
+	}
+
+	lock_mode = !req->nowait ? TG_LOCK_WAIT :
+		req->try_mode ? TG_LOCK_SKIP : TG_LOCK_NOWAIT;
+	for (t = 0; t < st.ntables; t++)
+		lock_table_rows(st.tables[t], lock_mode, outer);
+
+	status = check_rows_found(&st, lock_mode == TG_LOCK_SKIP);
+	if (status != TG_STATUS_OK)
+	{
+		results_nothing_moved(&st, results, false);
+		goto done;
 	}
 
 	/*
@@ -652,37 +901,56 @@ tg_execute(TgLegSpec *specs, int nlegs, bool nowait, bool is_batch,
 	 * context; the balances must outlive SPI_finish.
 	 */
 	MemoryContextSwitchTo(outer);
-	for (i = 0; i < nlegs; i++)
+	for (i = 0; i < st.nlegs; i++)
 	{
 		OpLeg	   *leg = &st.legs[i];
 
 		st.current_leg = i;
-		leg->from_after = debit(leg->from_table, leg->from_row, leg->from_col,
-								leg->amount);
-		leg->to_after = credit(leg->to_table, leg->to_row, leg->to_col,
-							   leg->amount);
+		status = debit(&st, leg->from_table, leg->from_row, leg->from_col,
+					   leg->amount);
+		if (status == TG_STATUS_OK)
+			status = credit(&st, leg->to_table, leg->to_row, leg->to_col,
+							leg->amount);
+		if (status != TG_STATUS_OK)
+		{
+			/* try mode: report the balances as locked, nothing written */
+			for (t = 0; t < st.ntables; t++)
+			{
+				int			r;
+
+				for (r = 0; r < st.tables[t]->nrows; r++)
+				{
+					OpRow	   *row = st.tables[t]->rows[r];
+
+					memcpy(row->balance, row->start,
+						   sizeof(Numeric) * st.tables[t]->table->ncolumns);
+				}
+			}
+			results_nothing_moved(&st, results, true);
+			goto done;
+		}
+		leg->from_after = leg->from_row->balance[leg->from_col];
+		leg->to_after = leg->to_row->balance[leg->to_col];
 		leg->from_row->last_leg[leg->from_col] = i;
 		leg->to_row->last_leg[leg->to_col] = i;
 	}
 	st.current_leg = -1;
 
-	/* the updates, in the same global order */
+	/* the updates, one per touched row, in the same global order */
 	for (t = 0; t < st.ntables; t++)
 	{
 		OpTable    *ot = st.tables[t];
 		int			r;
-		int			c;
 
 		for (r = 0; r < ot->nrows; r++)
-			for (c = 0; c < ot->table->ncolumns; c++)
-				if (ot->rows[r]->last_leg[c] >= 0)
-					update_row(ot, ot->rows[r], c, outer);
+			update_row(ot, ot->rows[r], outer);
 	}
 
-	for (i = 0; i < nlegs; i++)
+	for (i = 0; i < st.nlegs; i++)
 	{
 		OpLeg	   *leg = &st.legs[i];
 
+		results[i].has_transfer_id = true;
 		results[i].transfer_id = nextval_internal(tg_sequence_oid(), false);
 		results[i].from_balance =
 			leg->from_row->last_leg[leg->from_col] == i ?
@@ -692,6 +960,37 @@ tg_execute(TgLegSpec *specs, int nlegs, bool nowait, bool is_batch,
 			leg->to_row->final[leg->to_col] : leg->to_after;
 	}
 
+	if (journal)
+		tg_journal_append(records, results, st.nlegs, req->is_batch,
+						  req->idempotency_key);
+	if (req->idempotency_key)
+		tg_idempotency_record(req->idempotency_key, req->is_batch, records,
+							  st.nlegs, results);
+
+done:
 	SPI_finish();
 	error_context_stack = errcb.previous;
+	return status;
+}
+
+/* the status as try_transfer() reports it */
+const char *
+tg_status_name(TgStatus status)
+{
+	switch (status)
+	{
+		case TG_STATUS_OK:
+			return "ok";
+		case TG_STATUS_INSUFFICIENT_FUNDS:
+			return "insufficient_funds";
+		case TG_STATUS_LIMIT_EXCEEDED:
+			return "limit_exceeded";
+		case TG_STATUS_NOT_FOUND:
+			return "not_found";
+		case TG_STATUS_BUSY:
+			return "busy";
+		case TG_STATUS_DUPLICATE:
+			return "duplicate";
+	}
+	return "unknown";			/* keep compiler quiet */
 }

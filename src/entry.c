@@ -36,10 +36,15 @@ PG_MODULE_MAGIC;
 #define TRANSFER_ARG_NOWAIT			5
 #define TRANSFER_ARG_TO_TABLE		6
 #define TRANSFER_ARG_TO_COLUMN		7
+#define TRANSFER_ARG_IDEMPOTENCY	8	/* from 1.1 */
 
-/* columns of the rows transfer() and transfer_batch() return */
+/* columns of the rows transfer(), try_transfer() and transfer_batch() return */
 #define TRANSFER_RESULT_NATTS		3
+#define TRY_RESULT_NATTS			4
 #define BATCH_RESULT_NATTS			4
+
+/* an optional argument the SQL declaration may not have (1.0) */
+#define OPTIONAL_ARG_PRESENT(n)	(PG_NARGS() > (n) && !PG_ARGISNULL(n))
 
 static void
 require_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
@@ -69,19 +74,31 @@ optional_name(FunctionCallInfo fcinfo, int argno)
 
 /*
  * guard(tbl regclass, balance_column name, min_balance numeric DEFAULT 0,
- *		 max_balance numeric DEFAULT NULL) RETURNS void
+ *		 max_balance numeric DEFAULT NULL, journal boolean DEFAULT true,
+ *		 version_column name DEFAULT NULL) RETURNS void
+ *
+ * (1.0 declares only the first four arguments.)
  */
 PG_FUNCTION_INFO_V1(transfer_guard_guard);
 Datum
 transfer_guard_guard(PG_FUNCTION_ARGS)
 {
+	bool		journal = true;
+
 	require_arg(fcinfo, 0, "tbl");
 	require_arg(fcinfo, 1, "balance_column");
+	if (PG_NARGS() > 4)
+	{
+		require_arg(fcinfo, 4, "journal");
+		journal = PG_GETARG_BOOL(4);
+	}
 	require_writable("guard()");
 
 	tg_guard(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)),
 			 PG_ARGISNULL(2) ? NULL : PG_GETARG_NUMERIC(2),
-			 PG_ARGISNULL(3) ? NULL : PG_GETARG_NUMERIC(3));
+			 PG_ARGISNULL(3) ? NULL : PG_GETARG_NUMERIC(3),
+			 journal,
+			 OPTIONAL_ARG_PRESENT(5) ? NameStr(*PG_GETARG_NAME(5)) : NULL);
 	PG_RETURN_VOID();
 }
 
@@ -100,60 +117,130 @@ transfer_guard_unguard(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+static const char *
+optional_idempotency_key(FunctionCallInfo fcinfo, int argno)
+{
+	return OPTIONAL_ARG_PRESENT(argno) ?
+		TextDatumGetCString(PG_GETARG_DATUM(argno)) : NULL;
+}
+
+/*
+ * The arguments shared by transfer() and try_transfer() as one leg.
+ * Both SQL overloads of each (anyelement keys, text keys) land here; the
+ * keys' actual types come from the call expression.  to_table defaults to
+ * tbl; to_column to balance_column when the destination is the same table,
+ * else to the destination table's only guarded column.
+ */
+static void
+transfer_args(FunctionCallInfo fcinfo, const char *fname, TgLegSpec *spec,
+			  TgRequest *req)
+{
+	require_arg(fcinfo, TRANSFER_ARG_TBL, "tbl");
+	require_arg(fcinfo, TRANSFER_ARG_FROM_KEY, "from_key");
+	require_arg(fcinfo, TRANSFER_ARG_TO_KEY, "to_key");
+	require_arg(fcinfo, TRANSFER_ARG_AMOUNT, "amount");
+	require_arg(fcinfo, TRANSFER_ARG_NOWAIT, "nowait");
+	require_writable(fname);
+
+	memset(spec, 0, sizeof(*spec));
+	spec->from_relid = PG_GETARG_OID(TRANSFER_ARG_TBL);
+	spec->from_column = optional_name(fcinfo, TRANSFER_ARG_COLUMN);
+	spec->from_key = PG_GETARG_DATUM(TRANSFER_ARG_FROM_KEY);
+	spec->from_key_type = get_fn_expr_argtype(fcinfo->flinfo,
+											  TRANSFER_ARG_FROM_KEY);
+	spec->to_key = PG_GETARG_DATUM(TRANSFER_ARG_TO_KEY);
+	spec->to_key_type = get_fn_expr_argtype(fcinfo->flinfo, TRANSFER_ARG_TO_KEY);
+	spec->amount = PG_GETARG_NUMERIC(TRANSFER_ARG_AMOUNT);
+	spec->to_relid = PG_ARGISNULL(TRANSFER_ARG_TO_TABLE) ?
+		spec->from_relid : PG_GETARG_OID(TRANSFER_ARG_TO_TABLE);
+	spec->to_column = optional_name(fcinfo, TRANSFER_ARG_TO_COLUMN);
+	if (spec->to_column == NULL && spec->to_relid == spec->from_relid)
+		spec->to_column = spec->from_column;
+
+	if (!OidIsValid(spec->from_key_type) || !OidIsValid(spec->to_key_type))
+		elog(ERROR, "could not determine the key argument types");
+
+	memset(req, 0, sizeof(*req));
+	req->legs = spec;
+	req->nlegs = 1;
+	req->nowait = PG_GETARG_BOOL(TRANSFER_ARG_NOWAIT);
+	req->idempotency_key = optional_idempotency_key(fcinfo,
+													TRANSFER_ARG_IDEMPOTENCY);
+}
+
+static Datum
+numeric_or_null(Numeric n, bool *isnull)
+{
+	*isnull = (n == NULL);
+	return n ? NumericGetDatum(n) : (Datum) 0;
+}
+
 /*
  * transfer(tbl, from_key, to_key, amount, balance_column, nowait, to_table,
- *			to_column) -> (transfer_id, from_balance, to_balance)
+ *			to_column, idempotency_key) -> (transfer_id, from_balance,
+ *			to_balance)
  *
- * Both SQL overloads (anyelement keys, text keys) land here; the keys'
- * actual types come from the call expression.  to_table defaults to tbl;
- * to_column to balance_column when the destination is the same table, else
- * to the destination table's only guarded column.
+ * A replayed idempotency key returns the original result.
  */
 PG_FUNCTION_INFO_V1(transfer_guard_transfer);
 Datum
 transfer_guard_transfer(PG_FUNCTION_ARGS)
 {
 	TgLegSpec	spec;
+	TgRequest	req;
 	TgLegResult result;
 	TupleDesc	tupdesc;
 	Datum		values[TRANSFER_RESULT_NATTS];
 	bool		nulls[TRANSFER_RESULT_NATTS] = {false, false, false};
 
-	require_arg(fcinfo, TRANSFER_ARG_TBL, "tbl");
-	require_arg(fcinfo, TRANSFER_ARG_FROM_KEY, "from_key");
-	require_arg(fcinfo, TRANSFER_ARG_TO_KEY, "to_key");
-	require_arg(fcinfo, TRANSFER_ARG_AMOUNT, "amount");
-	require_arg(fcinfo, TRANSFER_ARG_NOWAIT, "nowait");
-	require_writable("transfer()");
-
+	transfer_args(fcinfo, "transfer()", &spec, &req);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	memset(&spec, 0, sizeof(spec));
-	spec.from_relid = PG_GETARG_OID(TRANSFER_ARG_TBL);
-	spec.from_column = optional_name(fcinfo, TRANSFER_ARG_COLUMN);
-	spec.from_key = PG_GETARG_DATUM(TRANSFER_ARG_FROM_KEY);
-	spec.from_key_type = get_fn_expr_argtype(fcinfo->flinfo,
-											 TRANSFER_ARG_FROM_KEY);
-	spec.to_key = PG_GETARG_DATUM(TRANSFER_ARG_TO_KEY);
-	spec.to_key_type = get_fn_expr_argtype(fcinfo->flinfo, TRANSFER_ARG_TO_KEY);
-	spec.amount = PG_GETARG_NUMERIC(TRANSFER_ARG_AMOUNT);
-	spec.to_relid = PG_ARGISNULL(TRANSFER_ARG_TO_TABLE) ?
-		spec.from_relid : PG_GETARG_OID(TRANSFER_ARG_TO_TABLE);
-	spec.to_column = optional_name(fcinfo, TRANSFER_ARG_TO_COLUMN);
-	if (spec.to_column == NULL && spec.to_relid == spec.from_relid)
-		spec.to_column = spec.from_column;
-
-	if (!OidIsValid(spec.from_key_type) || !OidIsValid(spec.to_key_type))
-		elog(ERROR, "could not determine the key argument types");
-
-	tg_execute(&spec, 1, PG_GETARG_BOOL(TRANSFER_ARG_NOWAIT), false, &result);
+	tg_execute(&req, &result);
 
 	values[0] = Int64GetDatum(result.transfer_id);
-	values[1] = NumericGetDatum(result.from_balance);
-	values[2] = NumericGetDatum(result.to_balance);
-	nulls[1] = result.from_balance == NULL;
-	nulls[2] = result.to_balance == NULL;
+	values[1] = numeric_or_null(result.from_balance, &nulls[1]);
+	values[2] = numeric_or_null(result.to_balance, &nulls[2]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}
+
+/*
+ * try_transfer(same arguments as transfer) -> (status, transfer_id,
+ *				from_balance, to_balance)
+ *
+ * Business outcomes come back as a status, without a subtransaction:
+ * ok, insufficient_funds, limit_exceeded, not_found, busy, duplicate.
+ * transfer_id is NULL unless something was moved (ok) or replayed
+ * (duplicate); the balances are those after the move, the current ones for
+ * insufficient_funds and limit_exceeded, NULL for not_found and busy.
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_try_transfer);
+Datum
+transfer_guard_try_transfer(PG_FUNCTION_ARGS)
+{
+	TgLegSpec	spec;
+	TgRequest	req;
+	TgLegResult result;
+	TgStatus	status;
+	TupleDesc	tupdesc;
+	Datum		values[TRY_RESULT_NATTS];
+	bool		nulls[TRY_RESULT_NATTS] = {false, false, false, false};
+
+	transfer_args(fcinfo, "try_transfer()", &spec, &req);
+	req.try_mode = true;
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	memset(&result, 0, sizeof(result));
+	status = tg_execute(&req, &result);
+
+	values[0] = CStringGetTextDatum(tg_status_name(status));
+	values[1] = Int64GetDatum(result.transfer_id);
+	nulls[1] = !result.has_transfer_id;
+	values[2] = numeric_or_null(result.from_balance, &nulls[2]);
+	values[3] = numeric_or_null(result.to_balance, &nulls[3]);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
 }
@@ -294,7 +381,8 @@ parse_leg(JsonbContainer *obj, int legno, TgLegSpec *spec)
 }
 
 /*
- * transfer_batch(legs jsonb, nowait boolean DEFAULT false)
+ * transfer_batch(legs jsonb, nowait boolean DEFAULT false,
+ *				  idempotency_key text DEFAULT NULL)
  *	 RETURNS TABLE (leg int, transfer_id bigint, from_balance numeric,
  *					to_balance numeric)
  *
@@ -350,7 +438,17 @@ transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
 	}
 
 	if (nlegs > 0)
-		tg_execute(specs, nlegs, PG_GETARG_BOOL(1), true, results);
+	{
+		TgRequest	req;
+
+		memset(&req, 0, sizeof(req));
+		req.legs = specs;
+		req.nlegs = nlegs;
+		req.nowait = PG_GETARG_BOOL(1);
+		req.is_batch = true;
+		req.idempotency_key = optional_idempotency_key(fcinfo, 2);
+		tg_execute(&req, results);
+	}
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -367,10 +465,8 @@ transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
 
 		values[0] = Int32GetDatum(i + 1);
 		values[1] = Int64GetDatum(results[i].transfer_id);
-		values[2] = NumericGetDatum(results[i].from_balance);
-		values[3] = NumericGetDatum(results[i].to_balance);
-		nulls[2] = results[i].from_balance == NULL;
-		nulls[3] = results[i].to_balance == NULL;
+		values[2] = numeric_or_null(results[i].from_balance, &nulls[2]);
+		values[3] = numeric_or_null(results[i].to_balance, &nulls[3]);
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 	}
 

@@ -56,13 +56,17 @@
 #define TG_EXTENSION_NAME	"transfer_guard"
 #define TG_REGISTRY_NAME	"transfer_guard_registry"
 #define TG_SEQUENCE_NAME	"transfer_guard_transfer_id_seq"
+#define TG_JOURNAL_NAME		"transfer_guard_journal"
+#define TG_IDEMPOTENCY_NAME "transfer_guard_idempotency"
 
 /* registry columns, 1-based as in the table definition */
 #define Anum_registry_tbl			1
 #define Anum_registry_column		2
 #define Anum_registry_min			3
 #define Anum_registry_max			4
-#define Natts_registry				4
+#define Anum_registry_journal		5	/* from 1.1 */
+#define Anum_registry_version		6	/* from 1.1 */
+#define Natts_registry_1_0			4
 
 typedef struct TgTableEntry
 {
@@ -84,17 +88,36 @@ static uint64 tg_xact_generation = 0;
 static Oid	tg_building = InvalidOid;
 static bool tg_building_invalidated = false;
 
-/* the extension's own objects, looked up once and forgotten on change */
+/*
+ * The extension's own relations, looked up once and forgotten on change
+ * (the extension dropped and created again, or updated).
+ */
+static const char *const tg_ext_rel_names[] = {
+	TG_REGISTRY_NAME, TG_SEQUENCE_NAME, TG_JOURNAL_NAME, TG_IDEMPOTENCY_NAME
+};
+#define TG_EXT_RELS lengthof(tg_ext_rel_names)
+static Oid	tg_ext_rels[TG_EXT_RELS];
 static Oid	tg_namespace = InvalidOid;
-static Oid	tg_registry = InvalidOid;
-static Oid	tg_sequence = InvalidOid;
 
 static void
 forget_extension_objects(void)
 {
+	int			i;
+
 	tg_namespace = InvalidOid;
-	tg_registry = InvalidOid;
-	tg_sequence = InvalidOid;
+	for (i = 0; i < (int) TG_EXT_RELS; i++)
+		tg_ext_rels[i] = InvalidOid;
+}
+
+static bool
+is_extension_relation(Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < (int) TG_EXT_RELS; i++)
+		if (tg_ext_rels[i] == relid)
+			return true;
+	return false;
 }
 
 /*
@@ -111,13 +134,13 @@ tg_relcache_callback(Datum arg, Oid relid)
 
 	if (OidIsValid(tg_building) &&
 		(relid == tg_building || !OidIsValid(relid) ||
-		 relid == tg_registry || relid == tg_sequence))
+		 is_extension_relation(relid)))
 		tg_building_invalidated = true;
 
 	if (tg_tables == NULL)
 		return;
 
-	if (OidIsValid(relid) && relid != tg_registry && relid != tg_sequence)
+	if (OidIsValid(relid) && !is_extension_relation(relid))
 	{
 		entry = hash_search(tg_tables, &relid, HASH_FIND, NULL);
 		if (entry)
@@ -165,12 +188,15 @@ free_table(TgTable *table)
 {
 	int			i;
 
+	TgUpdatePlan *up;
+
 	for (i = 0; i < TG_LOCK_MODES; i++)
 		if (table->lock_plan[i])
 			SPI_freeplan(table->lock_plan[i]);
-	for (i = 0; i < table->ncolumns; i++)
-		if (table->columns[i].update_plan)
-			SPI_freeplan(table->columns[i].update_plan);
+	if (table->exists_plan)
+		SPI_freeplan(table->exists_plan);
+	for (up = table->update_plans; up != NULL; up = up->next)
+		SPI_freeplan(up->plan);
 	MemoryContextDelete(table->cxt);
 }
 
@@ -250,31 +276,47 @@ extension_namespace(void)
 	return nsp;
 }
 
-static Oid
-extension_relation(const char *name)
+/*
+ * One of the extension's relations by name; InvalidOid if missing_ok and
+ * it does not exist (a relation added by a later version of the install
+ * script, while the database still runs an older one).
+ */
+Oid
+tg_extension_relation(const char *name, bool missing_ok)
 {
-	Oid			relid = get_relname_relid(name, extension_namespace());
+	int			i;
 
-	if (!OidIsValid(relid))
+	for (i = 0; i < (int) TG_EXT_RELS; i++)
+		if (strcmp(tg_ext_rel_names[i], name) == 0)
+			break;
+	Assert(i < (int) TG_EXT_RELS);
+
+	if (!OidIsValid(tg_ext_rels[i]))
+		tg_ext_rels[i] = get_relname_relid(name, extension_namespace());
+	if (!OidIsValid(tg_ext_rels[i]) && !missing_ok)
 		elog(ERROR, "relation \"%s\" of extension \"%s\" is missing",
 			 name, TG_EXTENSION_NAME);
-	return relid;
+	return tg_ext_rels[i];
+}
+
+/* the schema-qualified, quoted name of one of the extension's relations */
+char *
+tg_extension_relation_name(const char *name)
+{
+	return quote_qualified_identifier(get_namespace_name(extension_namespace()),
+									  name);
 }
 
 static Oid
 registry_oid(void)
 {
-	if (!OidIsValid(tg_registry))
-		tg_registry = extension_relation(TG_REGISTRY_NAME);
-	return tg_registry;
+	return tg_extension_relation(TG_REGISTRY_NAME, false);
 }
 
 Oid
 tg_sequence_oid(void)
 {
-	if (!OidIsValid(tg_sequence))
-		tg_sequence = extension_relation(TG_SEQUENCE_NAME);
-	return tg_sequence;
+	return tg_extension_relation(TG_SEQUENCE_NAME, false);
 }
 
 /* a table's name as messages show it */
@@ -284,6 +326,14 @@ tg_rel_display_name(Oid relid)
 	char	   *name = get_rel_name(relid);
 
 	return name ? name : "?";
+}
+
+/* a table's schema-qualified, quoted name, as stored in the journal */
+char *
+tg_rel_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
 }
 
 /* the table as a string literal for a hint, e.g. 'public.accounts' */
@@ -297,10 +347,16 @@ rel_literal(Oid relid)
 }
 
 static bool
-is_balance_type(Oid basetypid)
+is_integer_type(Oid basetypid)
 {
 	return basetypid == INT2OID || basetypid == INT4OID ||
-		basetypid == INT8OID || basetypid == NUMERICOID;
+		basetypid == INT8OID;
+}
+
+static bool
+is_balance_type(Oid basetypid)
+{
+	return is_integer_type(basetypid) || basetypid == NUMERICOID;
 }
 
 /*
@@ -382,6 +438,9 @@ typedef struct RegistryRow
 	NameData	column;
 	Numeric		min_balance;
 	Numeric		max_balance;
+	bool		journal;
+	bool		has_version;
+	NameData	version_column;
 } RegistryRow;
 
 /*
@@ -417,6 +476,16 @@ read_registry(Oid relid)
 		row->min_balance = isnull ? NULL : DatumGetNumericCopy(d);
 		d = heap_getattr(tup, Anum_registry_max, desc, &isnull);
 		row->max_balance = isnull ? NULL : DatumGetNumericCopy(d);
+		/* a 1.0 registry has neither column: no journal, no version */
+		if (desc->natts > Natts_registry_1_0)
+		{
+			d = heap_getattr(tup, Anum_registry_journal, desc, &isnull);
+			row->journal = !isnull && DatumGetBool(d);
+			d = heap_getattr(tup, Anum_registry_version, desc, &isnull);
+			row->has_version = !isnull;
+			if (!isnull)
+				namestrcpy(&row->version_column, NameStr(*DatumGetName(d)));
+		}
 		rows = lappend(rows, row);
 	}
 	systable_endscan(scan);
@@ -505,6 +574,8 @@ build_table(Oid relid)
 		AttrNumber	attnum = get_attnum(relid, NameStr(row->column));
 		Form_pg_attribute att;
 
+		if (table->ncolumns == TG_MAX_COLUMNS)
+			break;
 		if (attnum <= 0 || attnum == key_attnum)
 			continue;
 		att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
@@ -518,6 +589,21 @@ build_table(Oid relid)
 			DatumGetNumericCopy(NumericGetDatum(row->min_balance)) : NULL;
 		col->max_balance = row->max_balance ?
 			DatumGetNumericCopy(NumericGetDatum(row->max_balance)) : NULL;
+		col->journal = row->journal && tg_journal_available();
+		col->version_attnum = InvalidAttrNumber;
+		if (row->has_version)
+		{
+			AttrNumber	vnum = get_attnum(relid, NameStr(row->version_column));
+
+			/* a version column dropped or retyped since is left alone */
+			if (vnum > 0 &&
+				is_integer_type(getBaseType(TupleDescAttr(RelationGetDescr(rel),
+														  vnum - 1)->atttypid)))
+			{
+				col->version_attnum = vnum;
+				namestrcpy(&col->version_name, NameStr(row->version_column));
+			}
+		}
 		table->ncolumns++;
 	}
 
@@ -660,21 +746,18 @@ open_owned_table(Oid relid)
 }
 
 /*
- * Run one registry statement as the registry's owner.  The caller's
- * ownership of the guarded table has been checked; the registry itself is
- * not writable by ordinary roles.  SECURITY_RESTRICTED_OPERATION, as for
- * any code run on behalf of another role.
+ * Act as the owner of the extension's relations (the role that created the
+ * extension), to write the registry, journal and idempotency records on the
+ * caller's behalf: ordinary roles hold no privilege on them.  As for any
+ * code run on behalf of another role, SECURITY_RESTRICTED_OPERATION.  The
+ * caller restores the saved identity; an error restores it by itself, at
+ * (sub)transaction abort.
  */
-static uint64
-registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				 const char *nulls)
+void
+tg_become_extension_owner(Oid *save_userid, int *save_sec_context)
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			owner;
 	HeapTuple	tup;
-	int			rc;
-	uint64		processed;
+	Oid			owner;
 
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(registry_oid()));
 	if (!HeapTupleIsValid(tup))
@@ -682,10 +765,23 @@ registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context |
+	GetUserIdAndSecContext(save_userid, save_sec_context);
+	SetUserIdAndSecContext(owner, *save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/* run one registry statement as the extension's owner */
+static uint64
+registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 const char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+	uint64		processed;
+
+	tg_become_extension_owner(&save_userid, &save_sec_context);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -702,8 +798,65 @@ registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 static char *
 registry_name(void)
 {
-	return quote_qualified_identifier(get_namespace_name(extension_namespace()),
-									  TG_REGISTRY_NAME);
+	return tg_extension_relation_name(TG_REGISTRY_NAME);
+}
+
+/* does the registry have the 1.1 columns (journal, version_column)? */
+static bool
+registry_is_1_1(void)
+{
+	Relation	rel = table_open(registry_oid(), AccessShareLock);
+	bool		result = RelationGetDescr(rel)->natts > Natts_registry_1_0;
+
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* how many columns of the table are guarded already, other than colname */
+static int
+count_other_guards(Oid relid, const char *colname)
+{
+	List	   *rows = read_registry(relid);
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, rows)
+		if (strcmp(NameStr(((RegistryRow *) lfirst(lc))->column), colname) != 0)
+			n++;
+	return n;
+}
+
+/*
+ * Check a version column for guard(): an existing, user, integer column
+ * that is neither the key nor the balance itself.
+ */
+static void
+check_version_column(Relation rel, const char *version_column,
+					 AttrNumber balance_attnum, AttrNumber key_attnum)
+{
+	AttrNumber	vnum = get_attnum(RelationGetRelid(rel), version_column);
+	Form_pg_attribute att;
+
+	if (vnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						version_column, RelationGetRelationName(rel))));
+	if (vnum < 0 || vnum == key_attnum || vnum == balance_attnum)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column \"%s\" of table \"%s\" cannot be a version column",
+						version_column, RelationGetRelationName(rel)),
+				 errdetail("A version column is a user column other than the key and the balance.")));
+	att = TupleDescAttr(RelationGetDescr(rel), vnum - 1);
+	if (!is_integer_type(getBaseType(att->atttypid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("version column \"%s\" of table \"%s\" has type %s",
+						version_column, RelationGetRelationName(rel),
+						format_type_be(att->atttypid)),
+				 errdetail("A version column must be of type smallint, integer or bigint."),
+				 errtablecol(rel, vnum)));
 }
 
 /*
@@ -711,7 +864,7 @@ registry_name(void)
  */
 void
 tg_guard(Oid relid, const char *colname, Numeric min_balance,
-		 Numeric max_balance)
+		 Numeric max_balance, bool journal, const char *version_column)
 {
 	Relation	rel = open_owned_table(relid);
 	AttrNumber	attnum;
@@ -719,10 +872,13 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 	Form_pg_attribute att;
 	TgColumn	col;
 	StringInfoData sql;
-	Oid			argtypes[4] = {OIDOID, NAMEOID, NUMERICOID, NUMERICOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			argtypes[6] = {OIDOID, NAMEOID, NUMERICOID, NUMERICOID,
+	BOOLOID, NAMEOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	NameData	colnamedata;
+	NameData	versiondata;
+	bool		is_1_1 = registry_is_1_1();
 
 	check_table_kind(rel);
 
@@ -770,14 +926,34 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 						tg_numeric_display(min_balance),
 						tg_numeric_display(max_balance))));
 
+	if (version_column)
+		check_version_column(rel, version_column, attnum, key_attnum);
+	if (count_other_guards(relid, colname) >= TG_MAX_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("table \"%s\" has %d guarded columns already",
+						RelationGetRelationName(rel), TG_MAX_COLUMNS)));
+
 	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "INSERT INTO %s AS r (tbl, balance_column, min_balance, max_balance)"
-					 " VALUES ($1::pg_catalog.regclass, $2, $3, $4)"
-					 " ON CONFLICT (tbl, balance_column) DO UPDATE"
-					 " SET min_balance = EXCLUDED.min_balance,"
-					 " max_balance = EXCLUDED.max_balance",
-					 registry_name());
+	if (is_1_1)
+		appendStringInfo(&sql,
+						 "INSERT INTO %s AS r (tbl, balance_column, min_balance,"
+						 " max_balance, journal, version_column)"
+						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5, $6)"
+						 " ON CONFLICT (tbl, balance_column) DO UPDATE"
+						 " SET min_balance = EXCLUDED.min_balance,"
+						 " max_balance = EXCLUDED.max_balance,"
+						 " journal = EXCLUDED.journal,"
+						 " version_column = EXCLUDED.version_column",
+						 registry_name());
+	else
+		appendStringInfo(&sql,
+						 "INSERT INTO %s AS r (tbl, balance_column, min_balance, max_balance)"
+						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4)"
+						 " ON CONFLICT (tbl, balance_column) DO UPDATE"
+						 " SET min_balance = EXCLUDED.min_balance,"
+						 " max_balance = EXCLUDED.max_balance",
+						 registry_name());
 	namestrcpy(&colnamedata, colname);
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = NameGetDatum(&colnamedata);
@@ -787,7 +963,15 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 		nulls[2] = 'n';
 	if (!max_balance)
 		nulls[3] = 'n';
-	registry_execute(sql.data, 4, argtypes, values, nulls);
+	values[4] = BoolGetDatum(journal);
+	if (version_column)
+	{
+		namestrcpy(&versiondata, version_column);
+		values[5] = NameGetDatum(&versiondata);
+	}
+	else
+		nulls[5] = 'n';
+	registry_execute(sql.data, is_1_1 ? 6 : 4, argtypes, values, nulls);
 
 	/* every backend's cache entry for this table is now stale */
 	CacheInvalidateRelcache(rel);

@@ -23,10 +23,17 @@
 #define TG_MIN_CONSTRAINT	"transfer_guard_min_balance"
 #define TG_MAX_CONSTRAINT	"transfer_guard_max_balance"
 
-/* lock plans: one waiting, one failing at once on a locked row */
+/* lock plans: waiting; failing at once on a locked row; skipping it */
 #define TG_LOCK_WAIT		0
 #define TG_LOCK_NOWAIT		1
-#define TG_LOCK_MODES		2
+#define TG_LOCK_SKIP		2
+#define TG_LOCK_MODES		3
+
+/* guarded columns per table: a bitmask of them keys the update plans */
+#define TG_MAX_COLUMNS		64
+
+/* the SQLSTATE of an idempotency key reused for a different request */
+#define ERRCODE_TG_IDEMPOTENCY_MISMATCH MAKE_SQLSTATE('T','G','0','0','1')
 
 /*
  * One guarded balance column of a table, as the registry and the catalogs
@@ -45,8 +52,18 @@ typedef struct TgColumn
 	Numeric		type_max;		/* largest storable value, NULL if none */
 	Numeric		min_balance;	/* floor, NULL if none */
 	Numeric		max_balance;	/* ceiling, NULL if none */
-	SPIPlanPtr	update_plan;	/* kept; prepared on first use */
+	bool		journal;		/* record its transfers in the journal */
+	AttrNumber	version_attnum; /* column to add 1 to, or InvalidAttrNumber */
+	NameData	version_name;
 } TgColumn;
+
+/* a kept UPDATE for one combination of a table's guarded columns */
+typedef struct TgUpdatePlan
+{
+	uint64		mask;			/* bit i: columns[i] is changed */
+	SPIPlanPtr	plan;
+	struct TgUpdatePlan *next;
+} TgUpdatePlan;
 
 /*
  * A guarded table: its key, its guarded columns, and the kept plans that
@@ -80,6 +97,8 @@ typedef struct TgTable
 	TgColumn   *columns;
 
 	SPIPlanPtr	lock_plan[TG_LOCK_MODES];	/* kept; prepared on first use */
+	SPIPlanPtr	exists_plan;	/* kept: which keys are visible, unlocked */
+	TgUpdatePlan *update_plans; /* kept; prepared on first use */
 } TgTable;
 
 /*
@@ -100,9 +119,48 @@ typedef struct TgLegSpec
 	Numeric		amount;
 } TgLegSpec;
 
+/* how a call ended, for try_transfer(); transfer() raises instead */
+typedef enum TgStatus
+{
+	TG_STATUS_OK,
+	TG_STATUS_INSUFFICIENT_FUNDS,
+	TG_STATUS_LIMIT_EXCEEDED,
+	TG_STATUS_NOT_FOUND,
+	TG_STATUS_BUSY,
+	TG_STATUS_DUPLICATE
+} TgStatus;
+
+/* one call: its legs and how to run them */
+typedef struct TgRequest
+{
+	TgLegSpec  *legs;
+	int			nlegs;
+	bool		nowait;			/* do not wait for a locked row */
+	bool		is_batch;		/* transfer_batch(): messages name legs */
+	bool		try_mode;		/* report business outcomes as a status */
+	const char *idempotency_key;	/* NULL if none */
+} TgRequest;
+
+/*
+ * A leg as the journal and the idempotency record see it: names and key
+ * texts, in the form they are stored.
+ */
+typedef struct TgLegRecord
+{
+	Oid			from_relid;
+	const char *from_column;
+	const char *from_key;
+	Oid			to_relid;
+	const char *to_column;
+	const char *to_key;
+	Numeric		amount;
+	bool		journal;
+} TgLegRecord;
+
 /* what the engine returns per leg */
 typedef struct TgLegResult
 {
+	bool		has_transfer_id;	/* false when nothing was moved */
 	int64		transfer_id;
 	Numeric		from_balance;
 	Numeric		to_balance;
@@ -113,10 +171,28 @@ extern TgTable *tg_get_table(Oid relid, bool missing_ok);
 extern TgColumn *tg_find_column(TgTable *table, const char *colname,
 								 const char *argname);
 extern void tg_guard(Oid relid, const char *colname, Numeric min_balance,
-					 Numeric max_balance);
+					 Numeric max_balance, bool journal,
+					 const char *version_column);
 extern void tg_unguard(Oid relid, const char *colname);
 extern Oid	tg_sequence_oid(void);
+extern Oid	tg_extension_relation(const char *name, bool missing_ok);
+extern char *tg_extension_relation_name(const char *name);
+extern void tg_become_extension_owner(Oid *save_userid, int *save_sec_context);
 extern const char *tg_rel_display_name(Oid relid);
+extern char *tg_rel_qualified_name(Oid relid);
+
+/* ledger.c */
+extern bool tg_journal_available(void);
+extern void tg_journal_append(TgLegRecord *records, TgLegResult *results,
+							  int nlegs, bool is_batch,
+							  const char *idempotency_key);
+extern bool tg_idempotency_claim(const char *key, bool nowait);
+extern bool tg_idempotency_replay(const char *key, bool is_batch,
+								  TgLegRecord *records, int nlegs,
+								  TgLegResult *results);
+extern void tg_idempotency_record(const char *key, bool is_batch,
+								  TgLegRecord *records, int nlegs,
+								  TgLegResult *results);
 
 /* keys.c */
 extern Datum tg_key_convert(TgTable *table, Datum value, Oid valtype,
@@ -139,7 +215,7 @@ extern char *tg_numeric_display(Numeric n);
 extern int	tg_errtablecol(Oid relid, AttrNumber attnum);
 
 /* engine.c */
-extern void tg_execute(TgLegSpec *legs, int nlegs, bool nowait,
-					   bool is_batch, TgLegResult *results);
+extern TgStatus tg_execute(TgRequest *request, TgLegResult *results);
+extern const char *tg_status_name(TgStatus status);
 
 #endif							/* TRANSFER_GUARD_H */

@@ -1,0 +1,97 @@
+--
+-- upgrade: guards made under 1.0 keep working after ALTER EXTENSION
+-- UPDATE, and an updated 1.0 has exactly the shape of a fresh 1.1.
+--
+
+-- everything a client or pg_dump can see of the installed extension
+CREATE FUNCTION tg_shape() RETURNS SETOF text LANGUAGE sql AS $$
+	WITH ext AS (
+		SELECT oid, extconfig FROM pg_extension WHERE extname = 'transfer_guard'
+	), members AS (
+		SELECT d.classid, d.objid FROM pg_depend d, ext
+		 WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid
+		   AND d.deptype = 'e'
+	)
+	SELECT 'member ' || pg_describe_object(classid, objid, 0) FROM members
+	UNION ALL
+	SELECT format('function %s(%s) returns %s volatile=%s secdef=%s strict=%s config=%s src=%s acl=%s',
+				  p.proname, pg_get_function_arguments(p.oid),
+				  pg_get_function_result(p.oid), p.provolatile, p.prosecdef,
+				  p.proisstrict, p.proconfig, p.prosrc,
+				  (SELECT string_agg(a::text, ',' ORDER BY a::text)
+					 FROM unnest(p.proacl) AS a))
+	  FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid
+	UNION ALL
+	SELECT format('relation %s kind=%s options=%s acl=%s', c.relname, c.relkind,
+				  c.reloptions,
+				  (SELECT string_agg(a::text, ',' ORDER BY a::text)
+					 FROM unnest(c.relacl) AS a))
+	  FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+	UNION ALL
+	SELECT format('column %s.%s %s %s notnull=%s default=%s', c.relname, a.attnum,
+				  a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+				  pg_get_expr(d.adbin, d.adrelid))
+	  FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+	  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+	  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+	UNION ALL
+	SELECT format('constraint %s.%s %s', c.relname, k.conname, pg_get_constraintdef(k.oid))
+	  FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+	  JOIN pg_constraint k ON k.conrelid = c.oid
+	UNION ALL
+	SELECT format('index %s %s', i.indexrelid::regclass, pg_get_indexdef(i.indexrelid))
+	  FROM members m JOIN pg_index i ON m.classid = 'pg_class'::regclass AND i.indrelid = m.objid
+	UNION ALL
+	SELECT format('view %s %s', c.relname, pg_get_viewdef(c.oid))
+	  FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+	 WHERE c.relkind = 'v'
+	UNION ALL
+	SELECT 'dumped ' || cfg::regclass::text FROM ext, unnest(ext.extconfig) AS cfg
+	UNION ALL
+	SELECT format('event trigger %s on %s enabled=%s', evtname, evtevent, evtenabled)
+	  FROM members m JOIN pg_event_trigger e
+		ON m.classid = 'pg_event_trigger'::regclass AND e.oid = m.objid
+$$;
+
+DROP EXTENSION transfer_guard;
+CREATE EXTENSION transfer_guard VERSION '1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
+
+-- guards made, and used, under 1.0
+CREATE TABLE u_acc (id bigint PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO u_acc SELECT g, 100 FROM generate_series(1, 3) g;
+SELECT guard('u_acc', 'balance', 0, 1000);
+SELECT from_balance, to_balance FROM transfer('u_acc', 1, 2, 10);
+SELECT count(*) FROM transfer_batch('[{"from_table": "u_acc", "from_key": 2, "to_key": 3, "amount": 5}]');
+SELECT * FROM transfer_guards;
+
+ALTER EXTENSION transfer_guard UPDATE TO '1.1';
+SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
+
+-- the same guard, its limits kept, now journaled
+SELECT * FROM transfer_guards;
+SELECT from_balance, to_balance FROM transfer('u_acc', 1, 2, 10);
+SELECT * FROM tg_try($$SELECT * FROM transfer('u_acc', 1, 2, 1000)$$);
+SELECT from_key, to_key, amount, from_balance, to_balance FROM transfer_guard_journal;
+-- and the 1.1 functions work on it
+SELECT status FROM try_transfer('u_acc', 3, 1, 1, idempotency_key => 'u-1');
+SELECT status FROM try_transfer('u_acc', 3, 1, 1, idempotency_key => 'u-1');
+SELECT guard('u_acc', 'balance', 0, 1000, journal => false);
+SELECT * FROM u_acc ORDER BY id;
+
+-- the updated extension has the shape of a fresh 1.1
+CREATE TEMP TABLE shape_updated AS SELECT tg_shape() AS line;
+DROP EXTENSION transfer_guard;
+CREATE EXTENSION transfer_guard;
+SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
+CREATE TEMP TABLE shape_fresh AS SELECT tg_shape() AS line;
+SELECT count(*) > 30 AS shape_has_content FROM shape_fresh;
+SELECT 'only after update' AS side, line FROM (
+	SELECT line FROM shape_updated EXCEPT SELECT line FROM shape_fresh) AS d
+UNION ALL
+SELECT 'only in fresh', line FROM (
+	SELECT line FROM shape_fresh EXCEPT SELECT line FROM shape_updated) AS d
+ORDER BY 1, 2;
+
+DROP TABLE u_acc;
+DROP FUNCTION tg_shape();

@@ -1,0 +1,473 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger.c
+ *	  The journal and idempotency keys: what is recorded about a transfer
+ *	  besides the balances themselves.
+ *
+ *	  The journal (transfer_guard_journal) gets one row per leg, appended on
+ *	  the caller's behalf by the extension's owner; no ordinary role may
+ *	  write it.  An idempotency key is claimed with a transaction-scoped
+ *	  lock on (calling role, key), so that a second request with the same
+ *	  key waits for the first; it then finds the first one's record
+ *	  (transfer_guard_idempotency) and replays its result, or, if the first
+ *	  rolled back, finds nothing and does the work itself.
+ *
+ * IDENTIFICATION
+ *	  src/ledger.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "compat.h"
+#include "transfer_guard.h"
+
+#define TG_JOURNAL_NAME		"transfer_guard_journal"
+#define TG_IDEMPOTENCY_NAME "transfer_guard_idempotency"
+
+/*
+ * Idempotency claims are advisory-class locks whose fourth field no SQL
+ * function produces (pg_advisory_lock uses 1 and 2), so they never collide
+ * with the application's own advisory locks.  They show in pg_locks as
+ * advisory locks with objsubid 21575 ('TG').
+ */
+#define TG_IDEMPOTENCY_LOCK_FIELD4	0x5447
+
+/* journal columns bound as parameters */
+#define JOURNAL_NARGS 14
+
+/* the kept journal INSERT and the journal it was prepared for */
+static SPIPlanPtr journal_plan = NULL;
+static Oid	journal_plan_relid = InvalidOid;
+
+bool
+tg_journal_available(void)
+{
+	return OidIsValid(tg_extension_relation(TG_JOURNAL_NAME, true));
+}
+
+static SPIPlanPtr
+get_journal_plan(void)
+{
+	Oid			relid = tg_extension_relation(TG_JOURNAL_NAME, false);
+	Oid			argtypes[JOURNAL_NARGS] = {
+		INT8OID, INT8OID, INT4OID, OIDOID, NAMEOID, TEXTOID, OIDOID,
+		NAMEOID, TEXTOID, NUMERICOID, NUMERICOID, NUMERICOID, NAMEOID,
+	TEXTOID};
+	SPIPlanPtr	plan;
+	char	   *sql;
+
+	if (journal_plan && journal_plan_relid == relid)
+		return journal_plan;
+
+	/* the journal was re-created: nothing can be running the old plan now */
+	if (journal_plan)
+		SPI_freeplan(journal_plan);
+	journal_plan = NULL;
+
+	sql = psprintf("INSERT INTO %s (transfer_id, batch_id, leg, from_table,"
+				   " from_column, from_key, to_table, to_column, to_key, amount,"
+				   " from_balance, to_balance, caller, txid, idempotency_key)"
+				   " VALUES ($1, $2, $3, $4::pg_catalog.regclass, $5, $6,"
+				   " $7::pg_catalog.regclass, $8, $9, $10, $11, $12, $13,"
+				   " pg_catalog.pg_current_xact_id(), $14)",
+				   tg_extension_relation_name(TG_JOURNAL_NAME));
+	plan = SPI_prepare(sql, JOURNAL_NARGS, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for the journal: %s",
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	journal_plan = plan;
+	journal_plan_relid = relid;
+	return plan;
+}
+
+static Datum
+numeric_or_null(Numeric n, char *null)
+{
+	*null = n ? ' ' : 'n';
+	return n ? NumericGetDatum(n) : (Datum) 0;
+}
+
+/*
+ * Append the journaled legs of a completed transfer.  Called with SPI
+ * connected, after the updates.  A batch's legs share its first leg's
+ * transfer id as batch_id.
+ */
+void
+tg_journal_append(TgLegRecord *records, TgLegResult *results, int nlegs,
+				  bool is_batch, const char *idempotency_key)
+{
+	NameData	caller;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			i;
+
+	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
+	tg_become_extension_owner(&save_userid, &save_sec_context);
+
+	for (i = 0; i < nlegs; i++)
+	{
+		TgLegRecord *rec = &records[i];
+		Datum		values[JOURNAL_NARGS];
+		char		nulls[JOURNAL_NARGS];
+		NameData	from_column;
+		NameData	to_column;
+		int			rc;
+
+		if (!rec->journal)
+			continue;
+		memset(nulls, ' ', sizeof(nulls));
+		namestrcpy(&from_column, rec->from_column);
+		namestrcpy(&to_column, rec->to_column);
+
+		values[0] = Int64GetDatum(results[i].transfer_id);
+		values[1] = Int64GetDatum(results[0].transfer_id);
+		if (!is_batch)
+			nulls[1] = 'n';
+		values[2] = Int32GetDatum(i + 1);
+		values[3] = ObjectIdGetDatum(rec->from_relid);
+		values[4] = NameGetDatum(&from_column);
+		values[5] = CStringGetTextDatum(rec->from_key);
+		values[6] = ObjectIdGetDatum(rec->to_relid);
+		values[7] = NameGetDatum(&to_column);
+		values[8] = CStringGetTextDatum(rec->to_key);
+		values[9] = NumericGetDatum(rec->amount);
+		values[10] = numeric_or_null(results[i].from_balance, &nulls[10]);
+		values[11] = numeric_or_null(results[i].to_balance, &nulls[11]);
+		values[12] = NameGetDatum(&caller);
+		values[13] = idempotency_key ? CStringGetTextDatum(idempotency_key) : (Datum) 0;
+		if (!idempotency_key)
+			nulls[13] = 'n';
+
+		rc = SPI_execute_plan(get_journal_plan(), values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "appending to the journal failed: %s",
+				 SPI_result_code_string(rc));
+	}
+
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/* ---- idempotency keys ---- */
+
+/*
+ * Claim (calling role, key) until the end of the transaction.  Returns
+ * false, without waiting, if nowait and another transaction holds it.
+ */
+bool
+tg_idempotency_claim(const char *key, bool nowait)
+{
+	const char *caller = GetUserNameFromId(GetUserId(), false);
+	StringInfoData buf;
+	uint64		hash;
+	LOCKTAG		tag;
+
+	/* role and key, separated by a byte neither can hold */
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, caller, strlen(caller) + 1);
+	appendStringInfoString(&buf, key);
+	hash = hash_bytes_extended((const unsigned char *) buf.data, buf.len, 0);
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (hash >> 32),
+						 (uint32) hash, TG_IDEMPOTENCY_LOCK_FIELD4);
+	return LockAcquire(&tag, ExclusiveLock, false, nowait) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/* the request as stored: kind and legs, tables by qualified name */
+static char *
+request_json(bool is_batch, TgLegRecord *records, int nlegs)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"kind\": \"%s\", \"legs\": [",
+					 is_batch ? "transfer_batch" : "transfer");
+	for (i = 0; i < nlegs; i++)
+	{
+		TgLegRecord *rec = &records[i];
+
+		appendStringInfoString(&buf, i > 0 ? ", {\"from_table\": " : "{\"from_table\": ");
+		escape_json(&buf, tg_rel_qualified_name(rec->from_relid));
+		appendStringInfoString(&buf, ", \"from_column\": ");
+		escape_json(&buf, rec->from_column);
+		appendStringInfoString(&buf, ", \"from_key\": ");
+		escape_json(&buf, rec->from_key);
+		appendStringInfoString(&buf, ", \"to_table\": ");
+		escape_json(&buf, tg_rel_qualified_name(rec->to_relid));
+		appendStringInfoString(&buf, ", \"to_column\": ");
+		escape_json(&buf, rec->to_column);
+		appendStringInfoString(&buf, ", \"to_key\": ");
+		escape_json(&buf, rec->to_key);
+		appendStringInfo(&buf, ", \"amount\": %s}",
+						 DatumGetCString(DirectFunctionCall1(numeric_out,
+															 NumericGetDatum(rec->amount))));
+	}
+	appendStringInfoString(&buf, "]}");
+	return buf.data;
+}
+
+static Datum
+jsonb_from_cstring(const char *s)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(s));
+}
+
+/* a field of a JSON object, or NULL */
+static JsonbValue *
+field(JsonbContainer *obj, const char *name)
+{
+	return getKeyJsonValueFromContainer(obj, name, strlen(name), NULL);
+}
+
+static char *
+value_text(JsonbValue *v)
+{
+	if (v == NULL || v->type == jbvNull)
+		return pstrdup("null");
+	if (v->type == jbvString)
+		return pnstrdup(v->val.string.val, v->val.string.len);
+	if (v->type == jbvNumeric)
+		return DatumGetCString(DirectFunctionCall1(numeric_out,
+												   NumericGetDatum(v->val.numeric)));
+	return pstrdup("?");
+}
+
+static bool
+values_equal(JsonbValue *a, JsonbValue *b)
+{
+	if (a == NULL || b == NULL || a->type != b->type)
+		return a == b;
+	if (a->type == jbvNumeric)
+		return tg_numeric_cmp(a->val.numeric, b->val.numeric) == 0;
+	if (a->type == jbvString)
+		return a->val.string.len == b->val.string.len &&
+			memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
+	return false;
+}
+
+/* the nth element of a JSON array, which must be a container */
+static JsonbContainer *
+array_element(JsonbContainer *array, int n)
+{
+	JsonbValue *v = getIthJsonbValueFromContainer(array, n);
+
+	if (v == NULL || v->type != jbvBinary)
+		elog(ERROR, "malformed idempotency record");
+	return v->val.binary.data;
+}
+
+static JsonbContainer *
+container_field(JsonbContainer *obj, const char *name)
+{
+	JsonbValue *v = field(obj, name);
+
+	if (v == NULL || v->type != jbvBinary)
+		elog(ERROR, "malformed idempotency record");
+	return v->val.binary.data;
+}
+
+/*
+ * Raise the mismatch error for a key first used with another request,
+ * naming the first difference.
+ */
+static void
+raise_mismatch(const char *key, Jsonb *stored, Jsonb *now)
+{
+	static const char *const fields[] = {
+		"from_table", "from_column", "from_key", "to_table", "to_column",
+		"to_key", "amount"
+	};
+	JsonbValue *kind_then = field(&stored->root, "kind");
+	JsonbValue *kind_now = field(&now->root, "kind");
+	JsonbContainer *legs_then = container_field(&stored->root, "legs");
+	JsonbContainer *legs_now = container_field(&now->root, "legs");
+	int			n_then = JsonContainerSize(legs_then);
+	int			n_now = JsonContainerSize(legs_now);
+	char	   *detail = NULL;
+	int			i;
+	int			f;
+
+	if (!values_equal(kind_then, kind_now))
+		detail = psprintf("The key was first used for a %s call, not a %s call.",
+						  value_text(kind_then), value_text(kind_now));
+	else if (n_then != n_now)
+		detail = psprintf("The key was first used for %d legs, not %d.",
+						  n_then, n_now);
+	for (i = 0; detail == NULL && i < n_now; i++)
+	{
+		JsonbContainer *then = array_element(legs_then, i);
+		JsonbContainer *cur = array_element(legs_now, i);
+
+		for (f = 0; f < (int) lengthof(fields); f++)
+		{
+			JsonbValue *a = field(then, fields[f]);
+			JsonbValue *b = field(cur, fields[f]);
+
+			if (values_equal(a, b))
+				continue;
+			if (n_now > 1)
+				detail = psprintf("Leg %d was first requested with %s %s, not %s.",
+								  i + 1, fields[f], value_text(a), value_text(b));
+			else
+				detail = psprintf("The key was first used with %s %s, not %s.",
+								  fields[f], value_text(a), value_text(b));
+			break;
+		}
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_TG_IDEMPOTENCY_MISMATCH),
+			 errmsg("idempotency key \"%s\" was already used for a different request",
+					key),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 errhint("Use a new key for a new request.")));
+}
+
+/*
+ * Look up a claimed key.  If this role used it before, either replay the
+ * recorded result into results (same request) and return true, or raise
+ * the mismatch error (different request).  Returns false if the key is
+ * unused.  Called with SPI connected.
+ */
+bool
+tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
+					  int nlegs, TgLegResult *results)
+{
+	char	   *sql;
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	NameData	caller;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+	bool		isnull;
+	Jsonb	   *stored;
+	Jsonb	   *stored_result;
+	Jsonb	   *now;
+	int			i;
+
+	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
+	values[0] = NameGetDatum(&caller);
+	values[1] = CStringGetTextDatum(key);
+	sql = psprintf("SELECT request, result FROM %s"
+				   " WHERE caller OPERATOR(pg_catalog.=) $1"
+				   " AND idempotency_key OPERATOR(pg_catalog.=) $2",
+				   tg_extension_relation_name(TG_IDEMPOTENCY_NAME));
+
+	tg_become_extension_owner(&save_userid, &save_sec_context);
+	rc = SPI_execute_with_args(sql, 2, argtypes, values, NULL, false, 1);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading idempotency key failed: %s",
+			 SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+
+	stored = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull));
+	stored_result = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 2,
+												 &isnull));
+	now = DatumGetJsonbP(jsonb_from_cstring(request_json(is_batch, records,
+														 nlegs)));
+	if (!DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(stored),
+										  JsonbPGetDatum(now))))
+		raise_mismatch(key, stored, now);
+
+	/* the same request: its recorded results, copied out of SPI's memory */
+	for (i = 0; i < nlegs; i++)
+	{
+		JsonbContainer *leg = array_element(&stored_result->root, i);
+		JsonbValue *id = field(leg, "transfer_id");
+		JsonbValue *from = field(leg, "from_balance");
+		JsonbValue *to = field(leg, "to_balance");
+
+		if (id == NULL || id->type != jbvNumeric)
+			elog(ERROR, "malformed idempotency record");
+		results[i].has_transfer_id = true;
+		results[i].transfer_id =
+			DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											  NumericGetDatum(id->val.numeric)));
+		results[i].from_balance = (from && from->type == jbvNumeric) ?
+			DatumGetNumeric(SPI_datumTransfer(NumericGetDatum(from->val.numeric),
+											  false, -1)) : NULL;
+		results[i].to_balance = (to && to->type == jbvNumeric) ?
+			DatumGetNumeric(SPI_datumTransfer(NumericGetDatum(to->val.numeric),
+											  false, -1)) : NULL;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
+ * Record a completed keyed request and its results.  Called with SPI
+ * connected, holding the key's claim.  A record that is already there can
+ * only have been committed after this transaction's snapshot was taken
+ * (REPEATABLE READ or SERIALIZABLE): a serialization failure, as for any
+ * concurrent update.
+ */
+void
+tg_idempotency_record(const char *key, bool is_batch, TgLegRecord *records,
+					  int nlegs, TgLegResult *results)
+{
+	StringInfoData result;
+	char	   *sql;
+	Oid			argtypes[4] = {NAMEOID, TEXTOID, JSONBOID, JSONBOID};
+	Datum		values[4];
+	NameData	caller;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+	int			i;
+
+	initStringInfo(&result);
+	appendStringInfoChar(&result, '[');
+	for (i = 0; i < nlegs; i++)
+		appendStringInfo(&result,
+						 "%s{\"transfer_id\": " INT64_FORMAT
+						 ", \"from_balance\": %s, \"to_balance\": %s}",
+						 i > 0 ? ", " : "", results[i].transfer_id,
+						 results[i].from_balance ?
+						 DatumGetCString(DirectFunctionCall1(numeric_out,
+															 NumericGetDatum(results[i].from_balance))) : "null",
+						 results[i].to_balance ?
+						 DatumGetCString(DirectFunctionCall1(numeric_out,
+															 NumericGetDatum(results[i].to_balance))) : "null");
+	appendStringInfoChar(&result, ']');
+
+	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
+	values[0] = NameGetDatum(&caller);
+	values[1] = CStringGetTextDatum(key);
+	values[2] = jsonb_from_cstring(request_json(is_batch, records, nlegs));
+	values[3] = jsonb_from_cstring(result.data);
+	sql = psprintf("INSERT INTO %s (caller, idempotency_key, request, result)"
+				   " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+				   tg_extension_relation_name(TG_IDEMPOTENCY_NAME));
+
+	tg_become_extension_owner(&save_userid, &save_sec_context);
+	rc = SPI_execute_with_args(sql, 4, argtypes, values, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "recording idempotency key failed: %s",
+			 SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent use of idempotency key \"%s\"",
+						key),
+				 errhint("The transaction might succeed if retried.")));
+}

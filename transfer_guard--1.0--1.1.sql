@@ -1,0 +1,216 @@
+/* transfer_guard--1.0--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION transfer_guard UPDATE TO '1.1'" to load this file. \quit
+
+--
+-- Guards gain a journal switch and an optional version column.  Existing
+-- guards keep working and are journaled from now on.
+--
+ALTER TABLE @extschema@.transfer_guard_registry
+	ADD COLUMN journal pg_catalog.bool NOT NULL DEFAULT true,
+	ADD COLUMN version_column pg_catalog.name;
+
+--
+-- Forget a dropped version column as well.
+--
+CREATE OR REPLACE FUNCTION @extschema@.transfer_guard_on_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM @extschema@.transfer_guard_registry AS r
+	 USING pg_catalog.pg_event_trigger_dropped_objects() AS d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
+	   AND (d.objsubid OPERATOR(pg_catalog.=) 0
+			OR d.address_names[3] OPERATOR(pg_catalog.=) r.balance_column::pg_catalog.text);
+	-- a dropped version column: the guard stays, without a version column
+	UPDATE @extschema@.transfer_guard_registry AS r
+	   SET version_column = NULL
+	  FROM pg_catalog.pg_event_trigger_dropped_objects() AS d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
+	   AND d.objsubid OPERATOR(pg_catalog.<>) 0
+	   AND d.address_names[3] OPERATOR(pg_catalog.=) r.version_column::pg_catalog.text;
+END;
+$$;
+
+CREATE OR REPLACE VIEW @extschema@.transfer_guards AS
+	SELECT r.tbl, r.balance_column, r.min_balance, r.max_balance,
+		   r.journal, r.version_column
+	  FROM @extschema@.transfer_guard_registry AS r;
+
+--
+-- The journal: one row per transfer (per leg of a batch), appended by the
+-- extension on behalf of the caller.  No ordinary role may write it.
+--
+CREATE TABLE @extschema@.transfer_guard_journal (
+	transfer_id pg_catalog.int8 PRIMARY KEY,
+	batch_id pg_catalog.int8,
+	leg pg_catalog.int4 NOT NULL,
+	created_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	from_table pg_catalog.regclass NOT NULL,
+	from_column pg_catalog.name NOT NULL,
+	from_key pg_catalog.text NOT NULL,
+	to_table pg_catalog.regclass NOT NULL,
+	to_column pg_catalog.name NOT NULL,
+	to_key pg_catalog.text NOT NULL,
+	amount pg_catalog.numeric NOT NULL,
+	from_balance pg_catalog.numeric,
+	to_balance pg_catalog.numeric,
+	caller pg_catalog.name NOT NULL,
+	txid pg_catalog.xid8 NOT NULL,
+	idempotency_key pg_catalog.text
+);
+CREATE INDEX transfer_guard_journal_from
+	ON @extschema@.transfer_guard_journal (from_table, from_key);
+CREATE INDEX transfer_guard_journal_to
+	ON @extschema@.transfer_guard_journal (to_table, to_key);
+REVOKE ALL ON @extschema@.transfer_guard_journal FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_journal', '');
+
+--
+-- What the owners of guarded tables may read: the journal rows that touch
+-- a table they own (or are a member of the owning role of).  The view runs
+-- with its owner's rights on the journal and filters by the caller's.
+--
+CREATE VIEW @extschema@.transfer_journal WITH (security_barrier) AS
+	SELECT j.*
+	  FROM @extschema@.transfer_guard_journal AS j
+	 WHERE pg_catalog.pg_has_role(
+			   (SELECT c.relowner FROM pg_catalog.pg_class AS c
+				 WHERE c.oid OPERATOR(pg_catalog.=) j.from_table::pg_catalog.oid),
+			   'USAGE')
+		OR pg_catalog.pg_has_role(
+			   (SELECT c.relowner FROM pg_catalog.pg_class AS c
+				 WHERE c.oid OPERATOR(pg_catalog.=) j.to_table::pg_catalog.oid),
+			   'USAGE');
+GRANT SELECT ON @extschema@.transfer_journal TO PUBLIC;
+
+--
+-- Idempotency keys: the result of each keyed request, per calling role.
+--
+CREATE TABLE @extschema@.transfer_guard_idempotency (
+	caller pg_catalog.name NOT NULL,
+	idempotency_key pg_catalog.text NOT NULL,
+	request pg_catalog.jsonb NOT NULL,
+	result pg_catalog.jsonb NOT NULL,
+	created_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (caller, idempotency_key)
+);
+REVOKE ALL ON @extschema@.transfer_guard_idempotency FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_idempotency', '');
+
+--
+-- New optional arguments: a function's argument list cannot change in
+-- place, so the 1.0 functions are replaced.
+--
+DROP FUNCTION @extschema@.guard(pg_catalog.regclass, pg_catalog.name,
+	pg_catalog.numeric, pg_catalog.numeric);
+CREATE FUNCTION @extschema@.guard(
+	tbl pg_catalog.regclass,
+	balance_column pg_catalog.name,
+	min_balance pg_catalog.numeric DEFAULT 0,
+	max_balance pg_catalog.numeric DEFAULT NULL,
+	journal pg_catalog.bool DEFAULT true,
+	version_column pg_catalog.name DEFAULT NULL)
+RETURNS pg_catalog.void
+AS 'MODULE_PATHNAME', 'transfer_guard_guard'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+DROP FUNCTION @extschema@.transfer(pg_catalog.regclass, anyelement, anyelement,
+	pg_catalog.numeric, pg_catalog.name, pg_catalog.bool, pg_catalog.regclass,
+	pg_catalog.name);
+DROP FUNCTION @extschema@.transfer(pg_catalog.regclass, pg_catalog.text,
+	pg_catalog.text, pg_catalog.numeric, pg_catalog.name, pg_catalog.bool,
+	pg_catalog.regclass, pg_catalog.name);
+DROP FUNCTION @extschema@.transfer_batch(pg_catalog.jsonb, pg_catalog.bool);
+
+CREATE FUNCTION @extschema@.transfer(
+	tbl pg_catalog.regclass,
+	from_key anyelement,
+	to_key anyelement,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.transfer(
+	tbl pg_catalog.regclass,
+	from_key pg_catalog.text,
+	to_key pg_catalog.text,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+--
+-- try_transfer: transfer() that reports business outcomes as a status
+-- instead of raising them: ok, insufficient_funds, limit_exceeded,
+-- not_found, busy, duplicate.  Invalid arguments still raise.
+--
+CREATE FUNCTION @extschema@.try_transfer(
+	tbl pg_catalog.regclass,
+	from_key anyelement,
+	to_key anyelement,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT status pg_catalog.text,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_try_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.try_transfer(
+	tbl pg_catalog.regclass,
+	from_key pg_catalog.text,
+	to_key pg_catalog.text,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT status pg_catalog.text,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_try_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.transfer_batch(
+	legs pg_catalog.jsonb,
+	nowait pg_catalog.bool DEFAULT false,
+	idempotency_key pg_catalog.text DEFAULT NULL)
+RETURNS TABLE (
+	leg pg_catalog.int4,
+	transfer_id pg_catalog.int8,
+	from_balance pg_catalog.numeric,
+	to_balance pg_catalog.numeric)
+AS 'MODULE_PATHNAME', 'transfer_guard_transfer_batch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -1,0 +1,248 @@
+/* transfer_guard--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION transfer_guard" to load this file. \quit
+
+--
+-- The registry of guarded balance columns.  One row per (table, column).
+-- Only the extension's C functions write it, on behalf of the table's owner;
+-- everyone may read it through the transfer_guards view.
+--
+CREATE TABLE @extschema@.transfer_guard_registry (
+	tbl pg_catalog.regclass NOT NULL,
+	balance_column pg_catalog.name NOT NULL,
+	min_balance pg_catalog.numeric,
+	max_balance pg_catalog.numeric,
+	journal pg_catalog.bool NOT NULL DEFAULT true,
+	version_column pg_catalog.name,
+	PRIMARY KEY (tbl, balance_column),
+	CONSTRAINT transfer_guard_registry_limits
+		CHECK (min_balance OPERATOR(pg_catalog.<=) max_balance)
+);
+REVOKE ALL ON @extschema@.transfer_guard_registry FROM PUBLIC;
+
+-- keep guards across pg_dump / restore
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_registry', '');
+
+-- transfer ids; nextval is called from C without a privilege check.  Its
+-- position is dumped too, so ids stay unique across dump and restore.
+CREATE SEQUENCE @extschema@.transfer_guard_transfer_id_seq;
+REVOKE ALL ON SEQUENCE @extschema@.transfer_guard_transfer_id_seq FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_transfer_id_seq', '');
+
+CREATE VIEW @extschema@.transfer_guards AS
+	SELECT r.tbl, r.balance_column, r.min_balance, r.max_balance,
+		   r.journal, r.version_column
+	  FROM @extschema@.transfer_guard_registry AS r;
+GRANT SELECT ON @extschema@.transfer_guards TO PUBLIC;
+
+--
+-- The journal: one row per transfer (per leg of a batch), appended by the
+-- extension on behalf of the caller.  No ordinary role may write it.
+--
+CREATE TABLE @extschema@.transfer_guard_journal (
+	transfer_id pg_catalog.int8 PRIMARY KEY,
+	batch_id pg_catalog.int8,
+	leg pg_catalog.int4 NOT NULL,
+	created_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	from_table pg_catalog.regclass NOT NULL,
+	from_column pg_catalog.name NOT NULL,
+	from_key pg_catalog.text NOT NULL,
+	to_table pg_catalog.regclass NOT NULL,
+	to_column pg_catalog.name NOT NULL,
+	to_key pg_catalog.text NOT NULL,
+	amount pg_catalog.numeric NOT NULL,
+	from_balance pg_catalog.numeric,
+	to_balance pg_catalog.numeric,
+	caller pg_catalog.name NOT NULL,
+	txid pg_catalog.xid8 NOT NULL,
+	idempotency_key pg_catalog.text
+);
+CREATE INDEX transfer_guard_journal_from
+	ON @extschema@.transfer_guard_journal (from_table, from_key);
+CREATE INDEX transfer_guard_journal_to
+	ON @extschema@.transfer_guard_journal (to_table, to_key);
+REVOKE ALL ON @extschema@.transfer_guard_journal FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_journal', '');
+
+--
+-- What the owners of guarded tables may read: the journal rows that touch
+-- a table they own (or are a member of the owning role of).  The view runs
+-- with its owner's rights on the journal and filters by the caller's.
+--
+CREATE VIEW @extschema@.transfer_journal WITH (security_barrier) AS
+	SELECT j.*
+	  FROM @extschema@.transfer_guard_journal AS j
+	 WHERE pg_catalog.pg_has_role(
+			   (SELECT c.relowner FROM pg_catalog.pg_class AS c
+				 WHERE c.oid OPERATOR(pg_catalog.=) j.from_table::pg_catalog.oid),
+			   'USAGE')
+		OR pg_catalog.pg_has_role(
+			   (SELECT c.relowner FROM pg_catalog.pg_class AS c
+				 WHERE c.oid OPERATOR(pg_catalog.=) j.to_table::pg_catalog.oid),
+			   'USAGE');
+GRANT SELECT ON @extschema@.transfer_journal TO PUBLIC;
+
+--
+-- Idempotency keys: the result of each keyed request, per calling role.
+--
+CREATE TABLE @extschema@.transfer_guard_idempotency (
+	caller pg_catalog.name NOT NULL,
+	idempotency_key pg_catalog.text NOT NULL,
+	request pg_catalog.jsonb NOT NULL,
+	result pg_catalog.jsonb NOT NULL,
+	created_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (caller, idempotency_key)
+);
+REVOKE ALL ON @extschema@.transfer_guard_idempotency FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_idempotency', '');
+
+--
+-- guard: declare a guarded balance column, or change its settings
+--
+CREATE FUNCTION @extschema@.guard(
+	tbl pg_catalog.regclass,
+	balance_column pg_catalog.name,
+	min_balance pg_catalog.numeric DEFAULT 0,
+	max_balance pg_catalog.numeric DEFAULT NULL,
+	journal pg_catalog.bool DEFAULT true,
+	version_column pg_catalog.name DEFAULT NULL)
+RETURNS pg_catalog.void
+AS 'MODULE_PATHNAME', 'transfer_guard_guard'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.unguard(
+	tbl pg_catalog.regclass,
+	balance_column pg_catalog.name)
+RETURNS pg_catalog.void
+AS 'MODULE_PATHNAME', 'transfer_guard_unguard'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+--
+-- transfer: move amount from one row to another, locked in the global order.
+-- The text overload serves callers whose parameters are untyped (extended
+-- protocol without parameter types), which anyelement cannot resolve; both
+-- call the same C function, which converts each key exactly to the key
+-- column's type.
+--
+CREATE FUNCTION @extschema@.transfer(
+	tbl pg_catalog.regclass,
+	from_key anyelement,
+	to_key anyelement,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.transfer(
+	tbl pg_catalog.regclass,
+	from_key pg_catalog.text,
+	to_key pg_catalog.text,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+--
+-- try_transfer: transfer() that reports business outcomes as a status
+-- instead of raising them: ok, insufficient_funds, limit_exceeded,
+-- not_found, busy, duplicate.  Invalid arguments still raise.
+--
+CREATE FUNCTION @extschema@.try_transfer(
+	tbl pg_catalog.regclass,
+	from_key anyelement,
+	to_key anyelement,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT status pg_catalog.text,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_try_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.try_transfer(
+	tbl pg_catalog.regclass,
+	from_key pg_catalog.text,
+	to_key pg_catalog.text,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT status pg_catalog.text,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_try_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+--
+-- transfer_batch: several legs, any mix of tables and columns, all or none
+--
+CREATE FUNCTION @extschema@.transfer_batch(
+	legs pg_catalog.jsonb,
+	nowait pg_catalog.bool DEFAULT false,
+	idempotency_key pg_catalog.text DEFAULT NULL)
+RETURNS TABLE (
+	leg pg_catalog.int4,
+	transfer_id pg_catalog.int8,
+	from_balance pg_catalog.numeric,
+	to_balance pg_catalog.numeric)
+AS 'MODULE_PATHNAME', 'transfer_guard_transfer_batch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+--
+-- Forget the guards of dropped tables and columns.  SECURITY DEFINER so that
+-- the owner of a dropped table need not hold privileges on the registry; it
+-- touches nothing but the registry, so its pinned search_path is safe.
+--
+CREATE FUNCTION @extschema@.transfer_guard_on_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM @extschema@.transfer_guard_registry AS r
+	 USING pg_catalog.pg_event_trigger_dropped_objects() AS d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
+	   AND (d.objsubid OPERATOR(pg_catalog.=) 0
+			OR d.address_names[3] OPERATOR(pg_catalog.=) r.balance_column::pg_catalog.text);
+	-- a dropped version column: the guard stays, without a version column
+	UPDATE @extschema@.transfer_guard_registry AS r
+	   SET version_column = NULL
+	  FROM pg_catalog.pg_event_trigger_dropped_objects() AS d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
+	   AND d.objsubid OPERATOR(pg_catalog.<>) 0
+	   AND d.address_names[3] OPERATOR(pg_catalog.=) r.version_column::pg_catalog.text;
+END;
+$$;
+REVOKE ALL ON FUNCTION @extschema@.transfer_guard_on_drop() FROM PUBLIC;
+
+CREATE EVENT TRIGGER transfer_guard_on_drop ON sql_drop
+	EXECUTE FUNCTION @extschema@.transfer_guard_on_drop();
