@@ -1,0 +1,100 @@
+#!/bin/bash
+#
+# test/dump/round_trip.sh -- pg_dump of a database keeps its guards, journal,
+# idempotency records and transfer id sequence, and the restored database
+# works: guards apply, transfer ids go on from where they were, and a
+# replayed idempotency key returns the original result.
+#
+# Runs against the server in PGHOST/PGPORT/PGUSER (the test command's
+# throwaway cluster); creates and drops its own two databases.  Prints one
+# "ok"/"not ok" line per check and exits non-zero if any failed.
+#
+set -uo pipefail
+
+src=transfer_guard_dump_src
+dst=transfer_guard_dump_dst
+dump=$(mktemp)
+failed=0
+passed=0
+
+trap 'rm -f "$dump"' EXIT
+
+q()
+{
+	psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"
+}
+
+check()
+{
+	local name=$1 got=$2 want=$3
+
+	if [ "$got" = "$want" ]; then
+		echo "ok - $name"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $name: got '$got', want '$want'"
+		failed=$((failed + 1))
+	fi
+}
+
+for db in "$src" "$dst"; do
+	psql -X -q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" >/dev/null
+done
+psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $src" -c "CREATE DATABASE $dst" || exit 1
+
+psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL' || exit 1
+CREATE EXTENSION transfer_guard;
+CREATE SCHEMA bank;
+CREATE TABLE bank.accounts (id bigint PRIMARY KEY, balance bigint NOT NULL,
+							version int NOT NULL DEFAULT 0);
+CREATE TABLE public.shop (sku text PRIMARY KEY, stock numeric(10,2) NOT NULL);
+INSERT INTO bank.accounts (id, balance) SELECT g, 1000 FROM generate_series(1, 5) g;
+INSERT INTO public.shop VALUES ('apple', 50), ('pear', 0);
+SELECT guard('bank.accounts', 'balance', 0, 1500, version_column => 'version');
+SELECT guard('shop', 'stock', journal => false);
+SELECT * FROM transfer('bank.accounts', 1, 2, 100, idempotency_key => 'order-1');
+SELECT * FROM transfer('bank.accounts', 2, 3, 50);
+SELECT * FROM transfer_batch('[{"from_table": "bank.accounts", "from_key": 3, "to_key": 4, "amount": 5},
+							   {"from_table": "shop", "from_key": "apple", "to_key": "pear", "amount": 2.5}]');
+SQL
+
+guards_src=$(q "$src" "SELECT string_agg(format('%s.%s %s %s %s %s', tbl, balance_column, min_balance, max_balance, journal, version_column), '; ' ORDER BY 1) FROM transfer_guards")
+journal_src=$(q "$src" "SELECT count(*) || ' ' || sum(amount) FROM transfer_guard_journal")
+lastid_src=$(q "$src" "SELECT max(transfer_id) FROM transfer_guard_journal")
+
+pg_dump -d "$src" -f "$dump" || exit 1
+psql -X -q -v ON_ERROR_STOP=1 -d "$dst" -f "$dump" >/dev/null || exit 1
+
+check "guards survive dump and restore" \
+	"$(q "$dst" "SELECT string_agg(format('%s.%s %s %s %s %s', tbl, balance_column, min_balance, max_balance, journal, version_column), '; ' ORDER BY 1) FROM transfer_guards")" \
+	"$guards_src"
+check "journal survives dump and restore" \
+	"$(q "$dst" "SELECT count(*) || ' ' || sum(amount) FROM transfer_guard_journal")" \
+	"$journal_src"
+check "an idempotency key replays its original result after restore" \
+	"$(q "$dst" "SELECT status || ' ' || from_balance || ' ' || to_balance FROM try_transfer('bank.accounts', 1, 2, 100, idempotency_key => 'order-1')")" \
+	"duplicate 900 1100"
+check "transfer ids go on after the highest id handed out before the dump" \
+	"$(q "$dst" "SELECT transfer_id > $lastid_src FROM transfer('bank.accounts', 4, 5, 1)")" \
+	"t"
+check "the floor still applies after restore" \
+	"$(q "$dst" "SELECT status FROM try_transfer('bank.accounts', 1, 2, 901)")" \
+	"insufficient_funds"
+check "the ceiling still applies after restore" \
+	"$(q "$dst" "SELECT status FROM try_transfer('bank.accounts', 3, 2, 500)")" \
+	"limit_exceeded"
+check "the version column still counts after restore" \
+	"$(q "$dst" "SELECT version FROM bank.accounts WHERE id = 5")" \
+	"1"
+check "the unjournaled guard stays unjournaled after restore" \
+	"$(q "$dst" "SELECT count(*) FROM transfer('shop', 'pear', 'apple', 1), transfer_guard_journal j WHERE j.from_table = 'shop'::regclass")" \
+	"0"
+check "balances add up after restore" \
+	"$(q "$dst" "SELECT sum(balance) FROM bank.accounts")" \
+	"5000"
+
+for db in "$src" "$dst"; do
+	psql -X -q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" >/dev/null
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
