@@ -19,7 +19,7 @@ PGFILEDESC = "transfer_guard - guarded balance transfers"
 PG_CPPFLAGS = -I$(srcdir)/src -DTG_EXTVERSION=\"$(EXTVERSION)\"
 
 REGRESS = setup guard transfer errors keys limits batch security \
-	ledger idempotency try_transfer versions upgrade
+	ledger idempotency try_transfer versions hazards upgrade
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = opposite_transfers drain_one_account nowait_locked \

@@ -4,12 +4,14 @@
 \echo Use "ALTER EXTENSION transfer_guard UPDATE TO '1.1'" to load this file. \quit
 
 --
--- Guards gain a journal switch and an optional version column.  Existing
--- guards keep working and are journaled from now on.
+-- Guards gain a journal switch, an optional version column and a recorded
+-- key column.  Existing guards keep working and are journaled from now on;
+-- their key (NULL here) is found as under 1.0 until guard() records it.
 --
 ALTER TABLE @extschema@.transfer_guard_registry
 	ADD COLUMN journal pg_catalog.bool NOT NULL DEFAULT true,
-	ADD COLUMN version_column pg_catalog.name;
+	ADD COLUMN version_column pg_catalog.name,
+	ADD COLUMN key_column pg_catalog.name;
 
 --
 -- Forget a dropped version column as well.
@@ -39,7 +41,7 @@ $$;
 
 CREATE OR REPLACE VIEW @extschema@.transfer_guards AS
 	SELECT r.tbl, r.balance_column, r.min_balance, r.max_balance,
-		   r.journal, r.version_column
+		   r.journal, r.version_column, r.key_column
 	  FROM @extschema@.transfer_guard_registry AS r;
 
 --
@@ -115,7 +117,8 @@ CREATE FUNCTION @extschema@.guard(
 	min_balance pg_catalog.numeric DEFAULT 0,
 	max_balance pg_catalog.numeric DEFAULT NULL,
 	journal pg_catalog.bool DEFAULT true,
-	version_column pg_catalog.name DEFAULT NULL)
+	version_column pg_catalog.name DEFAULT NULL,
+	key_column pg_catalog.name DEFAULT NULL)
 RETURNS pg_catalog.void
 AS 'MODULE_PATHNAME', 'transfer_guard_guard'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -214,3 +217,75 @@ RETURNS TABLE (
 	to_balance pg_catalog.numeric)
 AS 'MODULE_PATHNAME', 'transfer_guard_transfer_batch'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+--
+-- Follow a renamed guarded, version or key column.  A rename makes exactly
+-- one of the table's recorded names stop naming a live column; that name
+-- becomes the column's new one.  SECURITY DEFINER with a pinned
+-- search_path, touching only the registry, as the drop trigger.
+--
+CREATE FUNCTION @extschema@.transfer_guard_on_alter()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN
+		SELECT DISTINCT d.objid AS relid, a.attname
+		  FROM pg_catalog.pg_event_trigger_ddl_commands() AS d
+		  JOIN pg_catalog.pg_attribute AS a
+			ON a.attrelid OPERATOR(pg_catalog.=) d.objid
+		   AND a.attnum OPERATOR(pg_catalog.=) d.objsubid
+		 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		   AND d.objsubid OPERATOR(pg_catalog.>) 0
+		   AND EXISTS (SELECT FROM @extschema@.transfer_guard_registry AS g
+						WHERE g.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid)
+	LOOP
+		UPDATE @extschema@.transfer_guard_registry AS r
+		   SET balance_column = c.attname
+		 WHERE r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) c.relid
+		   AND NOT @extschema@.transfer_guard_names_column(r.tbl, r.balance_column)
+		   AND (SELECT pg_catalog.count(*) FROM @extschema@.transfer_guard_registry AS s
+				 WHERE s.tbl OPERATOR(pg_catalog.=) r.tbl
+				   AND NOT @extschema@.transfer_guard_names_column(s.tbl, s.balance_column))
+			   OPERATOR(pg_catalog.=) 1;
+		UPDATE @extschema@.transfer_guard_registry AS r
+		   SET version_column = c.attname
+		 WHERE r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) c.relid
+		   AND r.version_column IS NOT NULL
+		   AND NOT @extschema@.transfer_guard_names_column(r.tbl, r.version_column)
+		   AND (SELECT pg_catalog.count(DISTINCT s.version_column)
+				  FROM @extschema@.transfer_guard_registry AS s
+				 WHERE s.tbl OPERATOR(pg_catalog.=) r.tbl
+				   AND s.version_column IS NOT NULL
+				   AND NOT @extschema@.transfer_guard_names_column(s.tbl, s.version_column))
+			   OPERATOR(pg_catalog.=) 1;
+		UPDATE @extschema@.transfer_guard_registry AS r
+		   SET key_column = c.attname
+		 WHERE r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) c.relid
+		   AND r.key_column IS NOT NULL
+		   AND NOT @extschema@.transfer_guard_names_column(r.tbl, r.key_column);
+	END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION @extschema@.transfer_guard_on_alter() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.transfer_guard_names_column(
+	tbl pg_catalog.regclass, col pg_catalog.name)
+RETURNS pg_catalog.bool
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
+					WHERE a.attrelid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid
+					  AND a.attname OPERATOR(pg_catalog.=) col
+					  AND a.attnum OPERATOR(pg_catalog.>) 0
+					  AND NOT a.attisdropped)
+$$;
+REVOKE ALL ON FUNCTION @extschema@.transfer_guard_names_column(pg_catalog.regclass, pg_catalog.name) FROM PUBLIC;
+
+CREATE EVENT TRIGGER transfer_guard_on_alter ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE')
+	EXECUTE FUNCTION @extschema@.transfer_guard_on_alter();

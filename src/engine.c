@@ -34,12 +34,16 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -52,7 +56,10 @@
 typedef struct OpRow
 {
 	Datum		key;			/* converted to the key's base type */
+	struct OpRow *same;			/* the row this one is a duplicate of, or self */
 	bool		found;
+	bool	   *debited;		/* per table column: some leg took from it */
+	bool	   *credited;		/* per table column: some leg added to it */
 	Numeric    *start;			/* per table column: balance as locked */
 	Numeric    *balance;		/* per table column: balance after the legs */
 	bool	   *isnull;			/* per table column: NULL in the row */
@@ -64,6 +71,8 @@ typedef struct OpRow
 typedef struct OpTable
 {
 	TgTable    *table;
+	Relation	rel;			/* held open for the whole call */
+	uint64		mask;			/* the guarded columns the legs use */
 	int			nrows;
 	int			maxrows;
 	OpRow	  **rows;
@@ -134,16 +143,17 @@ column_index(TgTable *table, TgColumn *col)
 	return (int) (col - table->columns);
 }
 
+/*
+ * A row for a key.  Rows are appended as legs name them; duplicates are
+ * merged after sorting (merge_rows), so resolving n legs costs n log n
+ * comparisons, not n squared.
+ */
 static OpRow *
 op_row(OpTable *ot, Datum key)
 {
 	OpRow	   *row;
 	int			ncols = ot->table->ncolumns;
 	int			i;
-
-	for (i = 0; i < ot->nrows; i++)
-		if (tg_key_compare(ot->table, ot->rows[i]->key, key) == 0)
-			return ot->rows[i];
 
 	if (ot->nrows == ot->maxrows)
 	{
@@ -152,10 +162,13 @@ op_row(OpTable *ot, Datum key)
 	}
 	row = palloc0(sizeof(OpRow));
 	row->key = key;
+	row->same = row;
 	row->start = palloc0(sizeof(Numeric) * ncols);
 	row->balance = palloc0(sizeof(Numeric) * ncols);
 	row->isnull = palloc0(sizeof(bool) * ncols);
 	row->final = palloc0(sizeof(Numeric) * ncols);
+	row->debited = palloc0(sizeof(bool) * ncols);
+	row->credited = palloc0(sizeof(bool) * ncols);
 	row->last_leg = palloc(sizeof(int) * ncols);
 	for (i = 0; i < ncols; i++)
 		row->last_leg[i] = -1;
@@ -179,6 +192,29 @@ cmp_rows(const void *a, const void *b, void *arg)
 
 	return tg_key_compare(table, (*(OpRow *const *) a)->key,
 						  (*(OpRow *const *) b)->key);
+}
+
+/*
+ * Sort a table's rows into key order and merge rows with equal keys (in
+ * the key's collation, so 'A' and 'a' are one row under a case-insensitive
+ * one): each duplicate points to the row it merged into.
+ */
+static void
+merge_rows(OpTable *ot)
+{
+	int			n = 0;
+	int			r;
+
+	qsort_arg(ot->rows, ot->nrows, sizeof(OpRow *), cmp_rows, ot->table);
+	for (r = 0; r < ot->nrows; r++)
+	{
+		if (n > 0 && tg_key_compare(ot->table, ot->rows[n - 1]->key,
+									ot->rows[r]->key) == 0)
+			ot->rows[r]->same = ot->rows[n - 1];
+		else
+			ot->rows[n++] = ot->rows[r];
+	}
+	ot->nrows = n;
 }
 
 /* "OPERATOR(schema.=)" for the key's default btree equality */
@@ -228,35 +264,48 @@ prepare_kept(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
- * The statement that locks a table's rows in key order and reads every
- * guarded column:
+ * The statement that locks a table's rows in key order and reads the
+ * guarded columns in mask:
  *	 SELECT key, col1, ... FROM [ONLY] tbl WHERE key = ANY ($1)
  *	 ORDER BY key FOR NO KEY UPDATE [NOWAIT | SKIP LOCKED]
  */
 static SPIPlanPtr
-lock_plan(TgTable *table, int mode)
+lock_plan(TgTable *table, int mode, uint64 mask)
 {
 	static const char *const suffix[TG_LOCK_MODES] = {"", " NOWAIT", " SKIP LOCKED"};
+	TgMaskPlan *mp;
 	StringInfoData sql;
 	const char *key;
+	SPIPlanPtr	plan;
+	MemoryContext old;
 	int			i;
 
-	if (table->lock_plan[mode])
-		return table->lock_plan[mode];
+	for (mp = table->lock_plans; mp != NULL; mp = mp->next)
+		if (mp->mode == mode && mp->mask == mask)
+			return mp->plan;
 
 	key = quote_identifier(NameStr(table->key_name));
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s", key);
 	for (i = 0; i < table->ncolumns; i++)
-		appendStringInfo(&sql, ", %s",
-						 quote_identifier(NameStr(table->columns[i].name)));
+		if (mask & (UINT64CONST(1) << i))
+			appendStringInfo(&sql, ", %s",
+							 quote_identifier(NameStr(table->columns[i].name)));
 	appendStringInfo(&sql,
 					 " FROM %s WHERE %s %s ANY ($1) ORDER BY %s FOR NO KEY UPDATE%s",
 					 qualified_table(table), key, key_eq_operator(table), key,
 					 suffix[mode]);
 
-	table->lock_plan[mode] = prepare_kept(sql.data, 1, &table->key_arraytypid);
-	return table->lock_plan[mode];
+	plan = prepare_kept(sql.data, 1, &table->key_arraytypid);
+	old = MemoryContextSwitchTo(table->cxt);
+	mp = palloc(sizeof(TgMaskPlan));
+	MemoryContextSwitchTo(old);
+	mp->mode = mode;
+	mp->mask = mask;
+	mp->plan = plan;
+	mp->next = table->lock_plans;
+	table->lock_plans = mp;
+	return plan;
 }
 
 /*
@@ -299,7 +348,7 @@ delta_type(TgColumn *col)
 static SPIPlanPtr
 update_plan(TgTable *table, uint64 mask)
 {
-	TgUpdatePlan *up;
+	TgMaskPlan *up;
 	StringInfoData sql;
 	StringInfoData returning;
 	Oid			argtypes[TG_MAX_COLUMNS + 1];
@@ -354,8 +403,9 @@ update_plan(TgTable *table, uint64 mask)
 
 	plan = prepare_kept(sql.data, nargs, argtypes);
 	old = MemoryContextSwitchTo(table->cxt);
-	up = palloc(sizeof(TgUpdatePlan));
+	up = palloc(sizeof(TgMaskPlan));
 	MemoryContextSwitchTo(old);
+	up->mode = -1;
 	up->mask = mask;
 	up->plan = plan;
 	up->next = table->update_plans;
@@ -413,28 +463,54 @@ key_array(OpTable *ot)
 }
 
 /*
- * Lock the rows of one table, in key order, and read their balances into
- * memory of the caller's context.  Rows that are not returned stay
- * !found: they do not exist, are hidden, or (SKIP LOCKED) are busy.
+ * The rows a statement returned must have the types the cache entry was
+ * built for.  The tables are held open for the whole call, which keeps
+ * their definitions fixed even against code the call itself runs (policy
+ * functions, triggers); this check makes sure of it before any value is
+ * read.
+ */
+static void
+check_result_type(TgTable *table, TupleDesc desc, int attno, Oid expected)
+{
+	if (attno > desc->natts || SPI_gettypeid(desc, attno) != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" changed during the transfer",
+						tg_rel_display_name(table->relid))));
+}
+
+/*
+ * Lock the rows of one table, in key order, and read the balances of the
+ * columns the legs use into memory of the caller's context.  Rows that are
+ * not returned stay !found: they do not exist, are hidden, or (SKIP
+ * LOCKED) are busy.
  */
 static void
 lock_table_rows(OpTable *ot, int mode, MemoryContext outer)
 {
 	TgTable    *table = ot->table;
 	Datum		arg = key_array(ot);
+	TupleDesc	desc;
 	int			rc;
 	uint64		i;
 	int			c;
+	int			attno;
 
-	rc = SPI_execute_plan(lock_plan(table, mode), &arg, NULL, false, 0);
+	rc = SPI_execute_plan(lock_plan(table, mode, ot->mask), &arg, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "locking rows of table \"%s\" failed: %s",
 			 tg_rel_display_name(table->relid), SPI_result_code_string(rc));
 
+	desc = SPI_tuptable->tupdesc;
+	check_result_type(table, desc, 1, table->key_typid);
+	attno = 1;
+	for (c = 0; c < table->ncolumns; c++)
+		if (ot->mask & (UINT64CONST(1) << c))
+			check_result_type(table, desc, ++attno, table->columns[c].typid);
+
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		Datum		key = SPI_getbinval(tup, desc, 1, &isnull);
 		OpRow	   *row = isnull ? NULL : find_row(ot, key);
@@ -446,10 +522,14 @@ lock_table_rows(OpTable *ot, int mode, MemoryContext outer)
 		row->found = true;
 
 		old = MemoryContextSwitchTo(outer);
+		attno = 1;
 		for (c = 0; c < table->ncolumns; c++)
 		{
-			Datum		v = SPI_getbinval(tup, desc, c + 2, &isnull);
+			Datum		v;
 
+			if ((ot->mask & (UINT64CONST(1) << c)) == 0)
+				continue;
+			v = SPI_getbinval(tup, desc, ++attno, &isnull);
 			row->isnull[c] = isnull;
 			if (!isnull)
 			{
@@ -647,8 +727,11 @@ update_row(OpTable *ot, OpRow *row, MemoryContext outer)
 
 	rc = SPI_execute_plan(update_plan(table, mask), args, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "updating table \"%s\" failed: %s",
-			 tg_rel_display_name(table->relid), SPI_result_code_string(rc));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("update of table \"%s\" did not run as a plain UPDATE",
+						tg_rel_display_name(table->relid)),
+				 errdetail("The statement ended with %s.", SPI_result_code_string(rc))));
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
@@ -658,6 +741,12 @@ update_row(OpTable *ot, OpRow *row, MemoryContext outer)
 				 errdetail("A BEFORE UPDATE trigger returned NULL; a transfer changes both rows or neither."),
 				 tg_errtablecol(table->relid, table->columns[first_touched].attnum)));
 
+	for (c = 0; c < table->ncolumns; c++)
+		if (row->last_leg[c] >= 0)
+			check_result_type(table, SPI_tuptable->tupdesc, ++attno,
+							  table->columns[c].typid);
+
+	attno = 0;
 	old = MemoryContextSwitchTo(outer);
 	for (c = 0; c < table->ncolumns; c++)
 	{
@@ -673,6 +762,53 @@ update_row(OpTable *ot, OpRow *row, MemoryContext outer)
 	}
 	MemoryContextSwitchTo(old);
 	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * The limits hold for what the UPDATE stored, not only for what the checks
+ * computed: a trigger may have changed the new value, or code run by the
+ * update (a trigger calling transfer() again) may have moved the same row
+ * in between.  A balance that was debited must not end below its floor,
+ * one that was credited not above its ceiling.
+ */
+static void
+check_stored(OpTable *ot, OpRow *row)
+{
+	TgTable    *table = ot->table;
+	int			c;
+
+	for (c = 0; c < table->ncolumns; c++)
+	{
+		TgColumn   *col = &table->columns[c];
+		Numeric		stored = row->final[c];
+
+		if (row->last_leg[c] < 0 || stored == NULL)
+			continue;
+		if (row->debited[c] && col->min_balance &&
+			tg_numeric_cmp(stored, col->min_balance) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("insufficient balance in row %s of table \"%s\"",
+							tg_key_display(table, row->key),
+							tg_rel_display_name(table->relid)),
+					 errdetail("The balance stored by the update, %s, is below the minimum %s.",
+							   tg_numeric_display(stored),
+							   tg_numeric_display(col->min_balance)),
+					 tg_errtablecol(table->relid, col->attnum),
+					 err_generic_string(PG_DIAG_CONSTRAINT_NAME, TG_MIN_CONSTRAINT)));
+		if (row->credited[c] && col->max_balance &&
+			tg_numeric_cmp(stored, col->max_balance) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("balance limit exceeded in row %s of table \"%s\"",
+							tg_key_display(table, row->key),
+							tg_rel_display_name(table->relid)),
+					 errdetail("The balance stored by the update, %s, is above the maximum %s.",
+							   tg_numeric_display(stored),
+							   tg_numeric_display(col->max_balance)),
+					 tg_errtablecol(table->relid, col->attnum),
+					 err_generic_string(PG_DIAG_CONSTRAINT_NAME, TG_MAX_CONSTRAINT)));
+	}
 }
 
 /*
@@ -706,6 +842,8 @@ resolve_legs(OpState *st, TgLegSpec *specs)
 								"balance_column" : "to_column");
 		leg->from_col = column_index(leg->from_table->table, from_col);
 		leg->to_col = column_index(leg->to_table->table, to_col);
+		leg->from_table->mask |= UINT64CONST(1) << leg->from_col;
+		leg->to_table->mask |= UINT64CONST(1) << leg->to_col;
 
 		tg_check_amount(spec->from_relid, from_col, spec->amount);
 		if (to_col != from_col)
@@ -804,6 +942,40 @@ check_rows_found(OpState *st, bool skip_locked)
 }
 
 /*
+ * The privileges a plain UPDATE of the balances would need: SELECT on the
+ * key and the balance columns, UPDATE on the balance columns (on the table,
+ * or on each column).  Checked before anything is locked or replayed, so a
+ * caller without them learns nothing about the rows, and always gets 42501
+ * first.  The statements check again, with row-level security on top.
+ */
+static void
+check_privilege(OpTable *ot, AttrNumber attnum, AclMode mode)
+{
+	Oid			relid = ot->table->relid;
+	Oid			userid = GetUserId();
+
+	if (pg_class_aclcheck(relid, userid, mode) == ACLCHECK_OK ||
+		pg_attribute_aclcheck(relid, attnum, userid, mode) == ACLCHECK_OK)
+		return;
+	aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(ot->rel->rd_rel->relkind),
+				   RelationGetRelationName(ot->rel));
+}
+
+static void
+check_privileges(OpTable *ot)
+{
+	int			c;
+
+	check_privilege(ot, ot->table->key_attnum, ACL_SELECT);
+	for (c = 0; c < ot->table->ncolumns; c++)
+		if (ot->mask & (UINT64CONST(1) << c))
+		{
+			check_privilege(ot, ot->table->columns[c].attnum, ACL_SELECT);
+			check_privilege(ot, ot->table->columns[c].attnum, ACL_UPDATE);
+		}
+}
+
+/*
  * Execute a request as one all-or-nothing operation inside the caller's
  * transaction.  results[i] receives leg i's transfer id and the balances
  * after it: the values stored by the UPDATE for the last leg touching a
@@ -852,8 +1024,24 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	/* the global lock order: table OID, then key */
 	qsort(st.tables, st.ntables, sizeof(OpTable *), cmp_tables);
 	for (t = 0; t < st.ntables; t++)
-		qsort_arg(st.tables[t]->rows, st.tables[t]->nrows, sizeof(OpRow *),
-				  cmp_rows, st.tables[t]->table);
+		merge_rows(st.tables[t]);
+	for (i = 0; i < st.nlegs; i++)
+	{
+		st.legs[i].from_row = st.legs[i].from_row->same;
+		st.legs[i].to_row = st.legs[i].to_row->same;
+	}
+
+	/*
+	 * Hold every table open until the call ends: its definition then cannot
+	 * change under the call, not even by code the call itself runs (a
+	 * policy function or trigger attempting ALTER TABLE gets "in use").
+	 */
+	for (t = 0; t < st.ntables; t++)
+	{
+		st.tables[t]->rel = relation_open(st.tables[t]->table->relid,
+										  RowExclusiveLock);
+		check_privileges(st.tables[t]);
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -933,6 +1121,8 @@ tg_execute(TgRequest *req, TgLegResult *results)
 		leg->to_after = leg->to_row->balance[leg->to_col];
 		leg->from_row->last_leg[leg->from_col] = i;
 		leg->to_row->last_leg[leg->to_col] = i;
+		leg->from_row->debited[leg->from_col] = true;
+		leg->to_row->credited[leg->to_col] = true;
 	}
 	st.current_leg = -1;
 
@@ -944,6 +1134,14 @@ tg_execute(TgRequest *req, TgLegResult *results)
 
 		for (r = 0; r < ot->nrows; r++)
 			update_row(ot, ot->rows[r], outer);
+	}
+	for (t = 0; t < st.ntables; t++)
+	{
+		OpTable    *ot = st.tables[t];
+		int			r;
+
+		for (r = 0; r < ot->nrows; r++)
+			check_stored(ot, ot->rows[r]);
 	}
 
 	for (i = 0; i < st.nlegs; i++)
@@ -969,6 +1167,8 @@ tg_execute(TgRequest *req, TgLegResult *results)
 
 done:
 	SPI_finish();
+	for (t = 0; t < st.ntables; t++)
+		relation_close(st.tables[t]->rel, NoLock);
 	error_context_stack = errcb.previous;
 	return status;
 }

@@ -75,7 +75,8 @@ optional_name(FunctionCallInfo fcinfo, int argno)
 /*
  * guard(tbl regclass, balance_column name, min_balance numeric DEFAULT 0,
  *		 max_balance numeric DEFAULT NULL, journal boolean DEFAULT true,
- *		 version_column name DEFAULT NULL) RETURNS void
+ *		 version_column name DEFAULT NULL, key_column name DEFAULT NULL)
+ *		 RETURNS void
  *
  * (1.0 declares only the first four arguments.)
  */
@@ -98,7 +99,8 @@ transfer_guard_guard(PG_FUNCTION_ARGS)
 			 PG_ARGISNULL(2) ? NULL : PG_GETARG_NUMERIC(2),
 			 PG_ARGISNULL(3) ? NULL : PG_GETARG_NUMERIC(3),
 			 journal,
-			 OPTIONAL_ARG_PRESENT(5) ? NameStr(*PG_GETARG_NAME(5)) : NULL);
+			 OPTIONAL_ARG_PRESENT(5) ? NameStr(*PG_GETARG_NAME(5)) : NULL,
+			 OPTIONAL_ARG_PRESENT(6) ? NameStr(*PG_GETARG_NAME(6)) : NULL);
 	PG_RETURN_VOID();
 }
 

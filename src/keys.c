@@ -7,7 +7,9 @@
  *	  A key is converted only when the conversion cannot change its value:
  *	  the same type is taken as is; text (or an untyped literal) goes
  *	  through the key type's input function, which refuses what it cannot
- *	  represent; between the integer types and numeric the value is checked
+ *	  represent, and without the column's typmod, which would round a
+ *	  numeric(10,2) key or cut a varchar(3) one (the value then matches no
+ *	  row instead of a neighbour); between the integer types and numeric the value is checked
  *	  to be whole and in range first, so a numeric 1.5 never reaches row 2.
  *	  Anything else is a datatype mismatch.
  *
@@ -125,7 +127,7 @@ tg_key_convert(TgTable *table, Datum value, Oid valtype, const char *argname)
 	/* an untyped literal passed to "any" arrives as a C string */
 	if (valtype == UNKNOWNOID)
 		return OidInputFunctionCall(table->key_input, DatumGetCString(value),
-									table->key_ioparam, table->key_typmod);
+									table->key_ioparam, -1);
 
 	if (is_string_type(valtype))
 	{
@@ -140,8 +142,7 @@ tg_key_convert(TgTable *table, Datum value, Oid valtype, const char *argname)
 			s = TextDatumGetCString(DirectFunctionCall1(rtrim1, value));
 		else
 			s = TextDatumGetCString(value);
-		return OidInputFunctionCall(table->key_input, s, table->key_ioparam,
-									table->key_typmod);
+		return OidInputFunctionCall(table->key_input, s, table->key_ioparam, -1);
 	}
 
 	if ((is_integer_type(valtype) || valtype == NUMERICOID) &&

@@ -32,6 +32,10 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/partition.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_inherits.h"
+#include "commands/defrem.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
@@ -66,6 +70,7 @@
 #define Anum_registry_max			4
 #define Anum_registry_journal		5	/* from 1.1 */
 #define Anum_registry_version		6	/* from 1.1 */
+#define Anum_registry_key			7	/* from 1.1 */
 #define Natts_registry_1_0			4
 
 typedef struct TgTableEntry
@@ -81,6 +86,7 @@ typedef struct TgRetired
 } TgRetired;
 
 static HTAB *tg_tables = NULL;
+static bool tg_any_stale = false;	/* some entry was marked stale */
 static List *tg_retired = NIL;	/* in TopMemoryContext */
 static uint64 tg_xact_generation = 0;
 
@@ -144,7 +150,10 @@ tg_relcache_callback(Datum arg, Oid relid)
 	{
 		entry = hash_search(tg_tables, &relid, HASH_FIND, NULL);
 		if (entry)
+		{
 			entry->table->valid = false;
+			tg_any_stale = true;
+		}
 		return;
 	}
 
@@ -152,7 +161,9 @@ tg_relcache_callback(Datum arg, Oid relid)
 	hash_seq_init(&status, tg_tables);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		entry->table->valid = false;
+	tg_any_stale = true;
 }
+
 
 /* count transactions, so retired entries know when they are unreachable */
 static void
@@ -186,17 +197,14 @@ init_cache(void)
 static void
 free_table(TgTable *table)
 {
-	int			i;
+	TgMaskPlan *mp;
 
-	TgUpdatePlan *up;
-
-	for (i = 0; i < TG_LOCK_MODES; i++)
-		if (table->lock_plan[i])
-			SPI_freeplan(table->lock_plan[i]);
+	for (mp = table->lock_plans; mp != NULL; mp = mp->next)
+		SPI_freeplan(mp->plan);
 	if (table->exists_plan)
 		SPI_freeplan(table->exists_plan);
-	for (up = table->update_plans; up != NULL; up = up->next)
-		SPI_freeplan(up->plan);
+	for (mp = table->update_plans; mp != NULL; mp = mp->next)
+		SPI_freeplan(mp->plan);
 	MemoryContextDelete(table->cxt);
 }
 
@@ -243,6 +251,31 @@ retire_table(TgTable *table)
 }
 
 /*
+ * Retire every stale entry, so that tables dropped or changed and never
+ * used again do not keep their entries and plans for the life of the
+ * backend.  Not while an entry is being built (its table is the one the
+ * caller asked for, and it is not in the hash yet).
+ */
+static void
+sweep_stale(void)
+{
+	HASH_SEQ_STATUS status;
+	TgTableEntry *entry;
+
+	if (!tg_any_stale)
+		return;
+	tg_any_stale = false;
+	hash_seq_init(&status, tg_tables);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->table->valid)
+			continue;
+		retire_table(entry->table);
+		hash_search(tg_tables, &entry->relid, HASH_REMOVE, NULL);
+	}
+}
+
+/*
  * The schema the extension was created in, from pg_extension.
  */
 static Oid
@@ -254,6 +287,8 @@ extension_namespace(void)
 	HeapTuple	tup;
 	Oid			nsp = InvalidOid;
 
+	/* the callback that forgets these must be in place before they are cached */
+	init_cache();
 	if (OidIsValid(tg_namespace))
 		return tg_namespace;
 
@@ -360,58 +395,113 @@ is_balance_type(Oid basetypid)
 }
 
 /*
- * The row key of a table: its single-column primary key, else the
- * single-column unique index (immediate, valid, no expression, no
- * predicate) on a NOT NULL column with the lowest OID.  Returns the key's
- * attribute number, or InvalidAttrNumber if there is none.
+ * Can this index serve as the row key?  A unique, immediate, valid index on
+ * one NOT NULL column, with no expression and no predicate, whose collation
+ * and operator class are the column's own: then its notion of "the same
+ * key" is the one the lock statement's = and ORDER BY use.
  */
 static AttrNumber
-find_key_column(Relation rel)
+usable_key_index(Relation rel, HeapTuple tup)
+{
+	Form_pg_index idx = (Form_pg_index) GETSTRUCT(tup);
+	AttrNumber	attnum = idx->indkey.values[0];
+	Form_pg_attribute att;
+	oidvector  *indclass;
+	oidvector  *indcollation;
+	Datum		d;
+	bool		isnull;
+
+	if (!idx->indisunique || !idx->indimmediate || !idx->indisvalid ||
+		!idx->indislive || idx->indnkeyatts != 1 || attnum <= 0 ||
+		!heap_attisnull(tup, Anum_pg_index_indexprs, NULL) ||
+		!heap_attisnull(tup, Anum_pg_index_indpred, NULL))
+		return InvalidAttrNumber;
+	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	if (!att->attnotnull)
+		return InvalidAttrNumber;
+
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
+	indclass = (oidvector *) DatumGetPointer(d);
+	if (isnull || indclass->values[0] != GetDefaultOpClass(att->atttypid, BTREE_AM_OID))
+		return InvalidAttrNumber;
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indcollation, &isnull);
+	indcollation = (oidvector *) DatumGetPointer(d);
+	if (isnull || indcollation->values[0] != att->attcollation)
+		return InvalidAttrNumber;
+	return attnum;
+}
+
+/*
+ * The row key of a table.  With wanted set, that column if a usable unique
+ * index covers it, else InvalidAttrNumber.  Without: the single-column
+ * primary key if usable, else the only column with a usable unique index;
+ * *ambiguous is set when several columns qualify and none is the primary
+ * key, since choosing among them would be a guess.
+ */
+static AttrNumber
+find_key_column(Relation rel, AttrNumber wanted, bool *ambiguous)
 {
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
-	AttrNumber	best = InvalidAttrNumber;
-	Oid			best_index = InvalidOid;
-	bool		best_primary = false;
+	AttrNumber	primary = InvalidAttrNumber;
+	AttrNumber	found = InvalidAttrNumber;
+	bool		several = false;
 
 	foreach(lc, indexes)
 	{
 		Oid			indexoid = lfirst_oid(lc);
 		HeapTuple	tup;
-		Form_pg_index idx;
 		AttrNumber	attnum;
-		bool		usable;
 
 		tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
 		if (!HeapTupleIsValid(tup))
 			elog(ERROR, "cache lookup failed for index %u", indexoid);
-		idx = (Form_pg_index) GETSTRUCT(tup);
-		attnum = idx->indkey.values[0];
-
-		usable = idx->indisunique && idx->indimmediate && idx->indisvalid &&
-			idx->indislive && idx->indnkeyatts == 1 && attnum > 0 &&
-			heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
-			heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
-			TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attnotnull;
-
-		if (usable &&
-			(best == InvalidAttrNumber ||
-			 (idx->indisprimary && !best_primary) ||
-			 (idx->indisprimary == best_primary && indexoid < best_index)))
+		attnum = usable_key_index(rel, tup);
+		if (attnum != InvalidAttrNumber)
 		{
-			best = attnum;
-			best_index = indexoid;
-			best_primary = idx->indisprimary;
+			if (((Form_pg_index) GETSTRUCT(tup))->indisprimary)
+				primary = attnum;
+			if (found != InvalidAttrNumber && found != attnum)
+				several = true;
+			if (wanted == InvalidAttrNumber || attnum == wanted)
+				found = attnum;
 		}
 		ReleaseSysCache(tup);
 	}
 	list_free(indexes);
-	return best;
+
+	if (ambiguous)
+		*ambiguous = false;
+	if (wanted != InvalidAttrNumber)
+		return found == wanted ? wanted : InvalidAttrNumber;
+	if (primary != InvalidAttrNumber)
+		return primary;
+	if (several)
+	{
+		if (ambiguous)
+			*ambiguous = true;
+		return InvalidAttrNumber;
+	}
+	return found;
 }
 
 static void
-raise_no_key(Relation rel)
+raise_no_key(Relation rel, const char *key_column, bool ambiguous)
 {
+	if (key_column)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("column \"%s\" of table \"%s\" is not a usable key",
+						key_column, RelationGetRelationName(rel)),
+				 errdetail("A key column needs a single-column unique index, immediate, without expression or predicate, with the column's own collation and operator class, and a NOT NULL constraint."),
+				 errtable(rel)));
+	if (ambiguous)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("table \"%s\" has several columns that could be its key",
+						RelationGetRelationName(rel)),
+				 errhint("Name one with key_column => ..."),
+				 errtable(rel)));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
 			 errmsg("table \"%s\" has no single-column key",
@@ -420,6 +510,11 @@ raise_no_key(Relation rel)
 			 errtable(rel)));
 }
 
+/*
+ * What kind of table can be guarded: an ordinary or partitioned table, not
+ * temporary (its guard could not be removed when the session ends), and
+ * without rules (a rule could turn the UPDATE into something else).
+ */
 static void
 check_table_kind(Relation rel)
 {
@@ -430,6 +525,20 @@ check_table_kind(Relation rel)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
 				 errdetail("Only ordinary and partitioned tables can be guarded.")));
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary table \"%s\" cannot be guarded",
+						RelationGetRelationName(rel)),
+				 errtable(rel)));
+	/* relhasrules stays set after DROP RULE; the relcache knows better */
+	if (rel->rd_rules != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" has rules and cannot be guarded",
+						RelationGetRelationName(rel)),
+				 errdetail("A rule could turn the update of a balance into another statement."),
+				 errtable(rel)));
 }
 
 /* a registry row as read, before it is checked against the table */
@@ -441,6 +550,8 @@ typedef struct RegistryRow
 	bool		journal;
 	bool		has_version;
 	NameData	version_column;
+	bool		has_key;		/* the key recorded by guard() (1.1) */
+	NameData	key_column;
 } RegistryRow;
 
 /*
@@ -486,12 +597,100 @@ read_registry(Oid relid)
 			if (!isnull)
 				namestrcpy(&row->version_column, NameStr(*DatumGetName(d)));
 		}
+		if (desc->natts >= Anum_registry_key)
+		{
+			d = heap_getattr(tup, Anum_registry_key, desc, &isnull);
+			row->has_key = !isnull;
+			if (!isnull)
+				namestrcpy(&row->key_column, NameStr(*DatumGetName(d)));
+		}
 		rows = lappend(rows, row);
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
 	return rows;
+}
+
+/*
+ * A partition and the partitioned table above it hold the same rows; both
+ * guarded, the rows would be locked at two places in the global order (and
+ * could carry two sets of limits).  Returns a guarded relative, or
+ * InvalidOid.
+ */
+static Oid
+guarded_partition_relative(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	List	   *relatives = NIL;
+	ListCell   *lc;
+
+	if (rel->rd_rel->relispartition)
+		relatives = get_partition_ancestors(relid);
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		relatives = list_concat(relatives, find_all_inheritors(relid, NoLock, NULL));
+	foreach(lc, relatives)
+	{
+		Oid			other = lfirst_oid(lc);
+
+		if (other != relid && read_registry(other) != NIL)
+			return other;
+	}
+	return InvalidOid;
+}
+
+static void
+check_no_guarded_relative(Relation rel)
+{
+	Oid			other = guarded_partition_relative(rel);
+
+	if (OidIsValid(other))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" shares its rows with guarded table \"%s\"",
+						RelationGetRelationName(rel), tg_rel_display_name(other)),
+				 errdetail("A partitioned table and its partitions hold the same rows."),
+				 errhint("Guard either the partitioned table or its partitions, not both."),
+				 errtable(rel)));
+}
+
+/*
+ * The key of a guarded table as recorded by guard(), or, for guards made
+ * by version 1.0 (which recorded none), the one key the table allows.
+ */
+static AttrNumber
+guarded_key_column(Relation rel, List *rows)
+{
+	ListCell   *lc;
+	const char *recorded = NULL;
+	AttrNumber	attnum;
+	bool		ambiguous;
+
+	foreach(lc, rows)
+	{
+		RegistryRow *row = (RegistryRow *) lfirst(lc);
+
+		if (row->has_key)
+			recorded = NameStr(row->key_column);
+	}
+	if (recorded)
+	{
+		attnum = get_attnum(RelationGetRelid(rel), recorded);
+		if (attnum <= 0 ||
+			find_key_column(rel, attnum, NULL) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("key column \"%s\" of guarded table \"%s\" is no longer usable",
+							recorded, RelationGetRelationName(rel)),
+					 errdetail("Its unique index or NOT NULL constraint was dropped or changed."),
+					 errhint("Restore the index, or call guard() again naming a key_column."),
+					 errtable(rel)));
+		return attnum;
+	}
+	attnum = find_key_column(rel, InvalidAttrNumber, &ambiguous);
+	if (attnum == InvalidAttrNumber)
+		raise_no_key(rel, NULL, ambiguous);
+	return attnum;
 }
 
 /*
@@ -519,9 +718,8 @@ build_table(Oid relid)
 
 	rel = relation_open(relid, NoLock);
 	check_table_kind(rel);
-	key_attnum = find_key_column(rel);
-	if (key_attnum == InvalidAttrNumber)
-		raise_no_key(rel);
+	check_no_guarded_relative(rel);
+	key_attnum = guarded_key_column(rel, rows);
 	keyatt = TupleDescAttr(RelationGetDescr(rel), key_attnum - 1);
 
 	/*
@@ -595,10 +793,24 @@ build_table(Oid relid)
 		{
 			AttrNumber	vnum = get_attnum(relid, NameStr(row->version_column));
 
-			/* a version column dropped or retyped since is left alone */
-			if (vnum > 0 &&
-				is_integer_type(getBaseType(TupleDescAttr(RelationGetDescr(rel),
-														  vnum - 1)->atttypid)))
+			ListCell   *lc2;
+			bool		usable = vnum > 0 && vnum != key_attnum;
+
+			/* a version column dropped, retyped or guarded since is left alone */
+			if (usable)
+			{
+				Form_pg_attribute vatt = TupleDescAttr(RelationGetDescr(rel),
+													   vnum - 1);
+
+				usable = is_integer_type(getBaseType(vatt->atttypid)) &&
+					!vatt->attgenerated &&
+					vatt->attidentity != ATTRIBUTE_IDENTITY_ALWAYS;
+			}
+			foreach(lc2, rows)
+				if (strcmp(NameStr(((RegistryRow *) lfirst(lc2))->column),
+						   NameStr(row->version_column)) == 0)
+					usable = false;
+			if (usable)
 			{
 				col->version_attnum = vnum;
 				namestrcpy(&col->version_name, NameStr(row->version_column));
@@ -629,12 +841,18 @@ tg_get_table(Oid relid, bool missing_ok)
 	init_cache();
 	free_retired();
 
-	/* locking first processes pending invalidations */
+	/*
+	 * Lock the table, then take in every invalidation committed so far:
+	 * locking does that only the first time in a transaction, and a guard
+	 * changed since must apply to this call too.
+	 */
 	LockRelationOid(relid, RowExclusiveLock);
+	AcceptInvalidationMessages();
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	sweep_stale();
 
 	entry = hash_search(tg_tables, &relid, HASH_FIND, NULL);
 	if (entry && entry->table->valid)
@@ -732,12 +950,24 @@ tg_find_column(TgTable *table, const char *colname, const char *argname)
 static Relation
 open_owned_table(Oid relid)
 {
-	Relation	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
+	Relation	rel;
+	char		relkind = get_rel_relkind(relid);
 
+	/* refuse a non-owner before waiting for any lock on the table */
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!tg_rel_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
+					   get_rel_name(relid));
+
+	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
 	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	/* ownership may have changed while waiting */
 	if (!tg_rel_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER,
 					   get_relkind_objtype(rel->rd_rel->relkind),
@@ -827,27 +1057,52 @@ count_other_guards(Oid relid, const char *colname)
 }
 
 /*
+ * A column a transfer may write: not generated, not GENERATED ALWAYS AS
+ * IDENTITY (an UPDATE could only set it to its default).
+ */
+static void
+check_writable_column(Relation rel, AttrNumber attnum, const char *what)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+
+	if (att->attgenerated || att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s \"%s\" of table \"%s\" cannot be updated",
+						what, NameStr(att->attname), RelationGetRelationName(rel)),
+				 errdetail("Generated columns and GENERATED ALWAYS identity columns can only be updated to their default."),
+				 errtablecol(rel, attnum)));
+}
+
+/*
  * Check a version column for guard(): an existing, user, integer column
- * that is neither the key nor the balance itself.
+ * that is neither the key nor a guarded balance.
  */
 static void
 check_version_column(Relation rel, const char *version_column,
 					 AttrNumber balance_attnum, AttrNumber key_attnum)
 {
-	AttrNumber	vnum = get_attnum(RelationGetRelid(rel), version_column);
+	Oid			relid = RelationGetRelid(rel);
+	AttrNumber	vnum = get_attnum(relid, version_column);
 	Form_pg_attribute att;
+	ListCell   *lc;
+	bool		is_balance = vnum == balance_attnum;
 
 	if (vnum == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						version_column, RelationGetRelationName(rel))));
-	if (vnum < 0 || vnum == key_attnum || vnum == balance_attnum)
+	foreach(lc, read_registry(relid))
+		if (strcmp(NameStr(((RegistryRow *) lfirst(lc))->column), version_column) == 0)
+			is_balance = true;
+	if (vnum < 0 || vnum == key_attnum || is_balance)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column \"%s\" of table \"%s\" cannot be a version column",
 						version_column, RelationGetRelationName(rel)),
-				 errdetail("A version column is a user column other than the key and the balance.")));
+				 errdetail("A version column is a user column other than the key and the guarded balances."),
+				 errtable(rel)));
 	att = TupleDescAttr(RelationGetDescr(rel), vnum - 1);
 	if (!is_integer_type(getBaseType(att->atttypid)))
 		ereport(ERROR,
@@ -857,14 +1112,60 @@ check_version_column(Relation rel, const char *version_column,
 						format_type_be(att->atttypid)),
 				 errdetail("A version column must be of type smallint, integer or bigint."),
 				 errtablecol(rel, vnum)));
+	check_writable_column(rel, vnum, "version column");
 }
 
 /*
- * guard(): declare a guarded balance column or change its limits.
+ * The key for guard(): the one named, or the one the table allows; and the
+ * same key as the table's other guards use.
+ */
+static AttrNumber
+choose_key_column(Relation rel, const char *key_column, const char *colname)
+{
+	Oid			relid = RelationGetRelid(rel);
+	AttrNumber	key_attnum;
+	bool		ambiguous = false;
+	ListCell   *lc;
+
+	if (key_column)
+	{
+		AttrNumber	wanted = get_attnum(relid, key_column);
+
+		if (wanted == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							key_column, RelationGetRelationName(rel))));
+		key_attnum = wanted > 0 ? find_key_column(rel, wanted, NULL) : InvalidAttrNumber;
+	}
+	else
+		key_attnum = find_key_column(rel, InvalidAttrNumber, &ambiguous);
+	if (key_attnum == InvalidAttrNumber)
+		raise_no_key(rel, key_column, ambiguous);
+
+	foreach(lc, read_registry(relid))
+	{
+		RegistryRow *row = (RegistryRow *) lfirst(lc);
+
+		if (row->has_key && strcmp(NameStr(row->column), colname) != 0 &&
+			get_attnum(relid, NameStr(row->key_column)) != key_attnum)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table \"%s\" is guarded with key column \"%s\"",
+							RelationGetRelationName(rel), NameStr(row->key_column)),
+					 errdetail("All guarded columns of a table share its key."),
+					 errtable(rel)));
+	}
+	return key_attnum;
+}
+
+/*
+ * guard(): declare a guarded balance column or change its settings.
  */
 void
 tg_guard(Oid relid, const char *colname, Numeric min_balance,
-		 Numeric max_balance, bool journal, const char *version_column)
+		 Numeric max_balance, bool journal, const char *version_column,
+		 const char *key_column)
 {
 	Relation	rel = open_owned_table(relid);
 	AttrNumber	attnum;
@@ -872,15 +1173,17 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 	Form_pg_attribute att;
 	TgColumn	col;
 	StringInfoData sql;
-	Oid			argtypes[6] = {OIDOID, NAMEOID, NUMERICOID, NUMERICOID,
-	BOOLOID, NAMEOID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[7] = {OIDOID, NAMEOID, NUMERICOID, NUMERICOID,
+	BOOLOID, NAMEOID, NAMEOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	NameData	colnamedata;
 	NameData	versiondata;
+	NameData	keydata;
 	bool		is_1_1 = registry_is_1_1();
 
 	check_table_kind(rel);
+	check_no_guarded_relative(rel);
 
 	attnum = get_attnum(relid, colname);
 	if (attnum == InvalidAttrNumber)
@@ -891,7 +1194,8 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 	if (attnum < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot guard system column \"%s\"", colname)));
+				 errmsg("cannot guard system column \"%s\"", colname),
+				 errtable(rel)));
 	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 	if (!is_balance_type(getBaseType(att->atttypid)))
 		ereport(ERROR,
@@ -901,10 +1205,9 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 						format_type_be(att->atttypid)),
 				 errdetail("A guarded balance column must be of type smallint, integer, bigint or numeric."),
 				 errtablecol(rel, attnum)));
+	check_writable_column(rel, attnum, "column");
 
-	key_attnum = find_key_column(rel);
-	if (key_attnum == InvalidAttrNumber)
-		raise_no_key(rel);
+	key_attnum = choose_key_column(rel, key_column, colname);
 	if (key_attnum == attnum)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -924,7 +1227,8 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("min_balance %s is greater than max_balance %s",
 						tg_numeric_display(min_balance),
-						tg_numeric_display(max_balance))));
+						tg_numeric_display(max_balance)),
+				 errtablecol(rel, attnum)));
 
 	if (version_column)
 		check_version_column(rel, version_column, attnum, key_attnum);
@@ -932,19 +1236,21 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("table \"%s\" has %d guarded columns already",
-						RelationGetRelationName(rel), TG_MAX_COLUMNS)));
+						RelationGetRelationName(rel), TG_MAX_COLUMNS),
+				 errtable(rel)));
 
 	initStringInfo(&sql);
 	if (is_1_1)
 		appendStringInfo(&sql,
 						 "INSERT INTO %s AS r (tbl, balance_column, min_balance,"
-						 " max_balance, journal, version_column)"
-						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5, $6)"
+						 " max_balance, journal, version_column, key_column)"
+						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5, $6, $7)"
 						 " ON CONFLICT (tbl, balance_column) DO UPDATE"
 						 " SET min_balance = EXCLUDED.min_balance,"
 						 " max_balance = EXCLUDED.max_balance,"
 						 " journal = EXCLUDED.journal,"
-						 " version_column = EXCLUDED.version_column",
+						 " version_column = EXCLUDED.version_column,"
+						 " key_column = EXCLUDED.key_column",
 						 registry_name());
 	else
 		appendStringInfo(&sql,
@@ -971,7 +1277,10 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 	}
 	else
 		nulls[5] = 'n';
-	registry_execute(sql.data, is_1_1 ? 6 : 4, argtypes, values, nulls);
+	namestrcpy(&keydata, NameStr(TupleDescAttr(RelationGetDescr(rel),
+											   key_attnum - 1)->attname));
+	values[6] = NameGetDatum(&keydata);
+	registry_execute(sql.data, is_1_1 ? 7 : 4, argtypes, values, nulls);
 
 	/* every backend's cache entry for this table is now stale */
 	CacheInvalidateRelcache(rel);

@@ -57,13 +57,19 @@ typedef struct TgColumn
 	NameData	version_name;
 } TgColumn;
 
-/* a kept UPDATE for one combination of a table's guarded columns */
-typedef struct TgUpdatePlan
+/*
+ * A kept statement for one combination of a table's guarded columns: the
+ * locking SELECT of those columns (in one lock mode), or the UPDATE that
+ * changes them.  Each reads or writes only the columns the call needs, so
+ * the caller needs privileges on those columns only.
+ */
+typedef struct TgMaskPlan
 {
-	uint64		mask;			/* bit i: columns[i] is changed */
+	int			mode;			/* TG_LOCK_* for lock plans; -1 for updates */
+	uint64		mask;			/* bit i: columns[i] is read or changed */
 	SPIPlanPtr	plan;
-	struct TgUpdatePlan *next;
-} TgUpdatePlan;
+	struct TgMaskPlan *next;
+} TgMaskPlan;
 
 /*
  * A guarded table: its key, its guarded columns, and the kept plans that
@@ -96,9 +102,9 @@ typedef struct TgTable
 	int			ncolumns;
 	TgColumn   *columns;
 
-	SPIPlanPtr	lock_plan[TG_LOCK_MODES];	/* kept; prepared on first use */
+	TgMaskPlan *lock_plans;		/* kept; prepared on first use */
 	SPIPlanPtr	exists_plan;	/* kept: which keys are visible, unlocked */
-	TgUpdatePlan *update_plans; /* kept; prepared on first use */
+	TgMaskPlan *update_plans;	/* kept; prepared on first use */
 } TgTable;
 
 /*
@@ -172,7 +178,7 @@ extern TgColumn *tg_find_column(TgTable *table, const char *colname,
 								 const char *argname);
 extern void tg_guard(Oid relid, const char *colname, Numeric min_balance,
 					 Numeric max_balance, bool journal,
-					 const char *version_column);
+					 const char *version_column, const char *key_column);
 extern void tg_unguard(Oid relid, const char *colname);
 extern Oid	tg_sequence_oid(void);
 extern Oid	tg_extension_relation(const char *name, bool missing_ok);

@@ -11,11 +11,16 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS transfer_guard;
 
-SELECT plan(70);
+SELECT plan(128);
 
 -- the extension as a whole ------------------------------------------------
 
 SELECT has_extension('transfer_guard', 'extension transfer_guard is installed');
+
+SELECT is(
+	(SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard'),
+	'1.1',
+	'CREATE EXTENSION transfer_guard installs version 1.1');
 
 SELECT ok(
 	NOT (SELECT extrelocatable FROM pg_extension WHERE extname = 'transfer_guard'),
@@ -31,36 +36,76 @@ SELECT set_eq(
 		'table transfer_guard_registry',
 		'sequence transfer_guard_transfer_id_seq',
 		'view transfer_guards',
-		'function guard(regclass,name,numeric,numeric)',
+		'table transfer_guard_journal',
+		'view transfer_journal',
+		'table transfer_guard_idempotency',
+		'function guard(regclass,name,numeric,numeric,boolean,name,name)',
 		'function unguard(regclass,name)',
-		'function transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name)',
-		'function transfer(regclass,text,text,numeric,name,boolean,regclass,name)',
-		'function transfer_batch(jsonb,boolean)',
+		'function transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name,text)',
+		'function transfer(regclass,text,text,numeric,name,boolean,regclass,name,text)',
+		'function try_transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name,text)',
+		'function try_transfer(regclass,text,text,numeric,name,boolean,regclass,name,text)',
+		'function transfer_batch(jsonb,boolean,text)',
 		'function transfer_guard_on_drop()',
-		'event trigger transfer_guard_on_drop'],
+		'event trigger transfer_guard_on_drop',
+		'function transfer_guard_on_alter()',
+		'function transfer_guard_names_column(regclass,name)',
+		'event trigger transfer_guard_on_alter'],
 	'extension transfer_guard installs exactly these objects');
 
--- the five SQL-callable C functions ----------------------------------------
+SELECT set_eq(
+	$$SELECT unnest(extconfig)::regclass::text
+	    FROM pg_extension WHERE extname = 'transfer_guard'$$,
+	ARRAY[
+		'transfer_guard_registry',
+		'transfer_guard_transfer_id_seq',
+		'transfer_guard_journal',
+		'transfer_guard_idempotency'],
+	'pg_dump dumps exactly the registry, the transfer id sequence, the journal and the idempotency keys');
+SELECT ok(
+	(SELECT bool_and(c = '') FROM pg_extension, unnest(extcondition) AS c
+	  WHERE extname = 'transfer_guard'),
+	'pg_dump dumps every row of the extension''s configuration tables (no WHERE condition)');
+
+-- the 1.0 signatures are gone ------------------------------------------------
+-- A function's argument list cannot grow in place: 1.1 replaced these, and
+-- an old one left behind would make calls ambiguous.
+
+SELECT hasnt_function('guard', ARRAY['regclass', 'name', 'numeric', 'numeric'],
+	'the 1.0 guard(regclass, name, numeric, numeric) is not installed');
+SELECT hasnt_function('transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	'the 1.0 transfer(regclass, anyelement, ...) without idempotency_key is not installed');
+SELECT hasnt_function('transfer',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	'the 1.0 transfer(regclass, text, ...) without idempotency_key is not installed');
+SELECT hasnt_function('transfer_batch', ARRAY['jsonb', 'boolean'],
+	'the 1.0 transfer_batch(jsonb, boolean) is not installed');
+
+-- the seven SQL-callable C functions ----------------------------------------
 -- Each is VOLATILE (it locks and updates rows), SECURITY INVOKER (the caller
 -- needs the table privileges a plain UPDATE needs), not STRICT (NULL
 -- arguments get a proper error or their default meaning), written in C, and
 -- executable by PUBLIC (the table privileges are what protect the data).
 
-SELECT has_function('guard', ARRAY['regclass', 'name', 'numeric', 'numeric'],
-	'function guard(regclass, name, numeric, numeric) exists');
-SELECT function_returns('guard', ARRAY['regclass', 'name', 'numeric', 'numeric'], 'void',
-	'guard(regclass, name, numeric, numeric) returns void');
-SELECT volatility_is('guard', ARRAY['regclass', 'name', 'numeric', 'numeric'], 'volatile',
-	'guard(regclass, name, numeric, numeric) is volatile');
-SELECT isnt_definer('guard', ARRAY['regclass', 'name', 'numeric', 'numeric'],
-	'guard(regclass, name, numeric, numeric) is security invoker');
-SELECT isnt_strict('guard', ARRAY['regclass', 'name', 'numeric', 'numeric'],
-	'guard(regclass, name, numeric, numeric) is not strict');
-SELECT function_lang_is('guard', ARRAY['regclass', 'name', 'numeric', 'numeric'], 'c',
-	'guard(regclass, name, numeric, numeric) is written in C');
-SELECT function_privs_are('guard', ARRAY['regclass', 'name', 'numeric', 'numeric'],
+SELECT has_function('guard', ARRAY['regclass', 'name', 'numeric', 'numeric', 'boolean', 'name', 'name'],
+	'function guard(regclass, name, numeric, numeric, boolean, name, name) exists');
+SELECT function_returns('guard', ARRAY['regclass', 'name', 'numeric', 'numeric', 'boolean', 'name', 'name'],
+	'void',
+	'guard(regclass, name, numeric, numeric, boolean, name, name) returns void');
+SELECT volatility_is('guard', ARRAY['regclass', 'name', 'numeric', 'numeric', 'boolean', 'name', 'name'],
+	'volatile',
+	'guard(regclass, name, numeric, numeric, boolean, name, name) is volatile');
+SELECT isnt_definer('guard', ARRAY['regclass', 'name', 'numeric', 'numeric', 'boolean', 'name', 'name'],
+	'guard(regclass, name, numeric, numeric, boolean, name, name) is security invoker');
+SELECT isnt_strict('guard', ARRAY['regclass', 'name', 'numeric', 'numeric', 'boolean', 'name', 'name'],
+	'guard(regclass, name, numeric, numeric, boolean, name, name) is not strict');
+SELECT function_lang_is('guard', ARRAY['regclass', 'name', 'numeric', 'numeric', 'boolean', 'name', 'name'],
+	'c',
+	'guard(regclass, name, numeric, numeric, boolean, name, name) is written in C');
+SELECT function_privs_are('guard', ARRAY['regclass', 'name', 'numeric', 'numeric', 'boolean', 'name', 'name'],
 	'public', ARRAY['EXECUTE'],
-	'PUBLIC may execute guard(regclass, name, numeric, numeric)');
+	'PUBLIC may execute guard(regclass, name, numeric, numeric, boolean, name, name)');
 
 SELECT has_function('unguard', ARRAY['regclass', 'name'],
 	'function unguard(regclass, name) exists');
@@ -79,116 +124,191 @@ SELECT function_privs_are('unguard', ARRAY['regclass', 'name'],
 	'PUBLIC may execute unguard(regclass, name)');
 
 SELECT has_function('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name'],
-	'function transfer(regclass, anyelement, anyelement, numeric, name, boolean, regclass, name) exists');
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'function transfer(regclass, anyelement, anyelement, numeric, name, boolean, regclass, name, text) exists');
 SELECT function_returns('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'record',
 	'transfer(regclass, anyelement, ...) returns record');
 SELECT volatility_is('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'volatile',
 	'transfer(regclass, anyelement, ...) is volatile');
 SELECT isnt_definer('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'transfer(regclass, anyelement, ...) is security invoker');
 SELECT isnt_strict('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'transfer(regclass, anyelement, ...) is not strict');
 SELECT function_lang_is('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'c',
 	'transfer(regclass, anyelement, ...) is written in C');
 SELECT function_privs_are('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'public', ARRAY['EXECUTE'],
 	'PUBLIC may execute transfer(regclass, anyelement, ...)');
 
 SELECT has_function('transfer',
-	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name'],
-	'function transfer(regclass, text, text, numeric, name, boolean, regclass, name) exists');
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'function transfer(regclass, text, text, numeric, name, boolean, regclass, name, text) exists');
 SELECT function_returns('transfer',
-	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'record',
 	'transfer(regclass, text, ...) returns record');
 SELECT volatility_is('transfer',
-	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'volatile',
 	'transfer(regclass, text, ...) is volatile');
 SELECT isnt_definer('transfer',
-	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'transfer(regclass, text, ...) is security invoker');
 SELECT isnt_strict('transfer',
-	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'transfer(regclass, text, ...) is not strict');
 SELECT function_lang_is('transfer',
-	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'c',
 	'transfer(regclass, text, ...) is written in C');
 SELECT function_privs_are('transfer',
-	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name'],
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'public', ARRAY['EXECUTE'],
 	'PUBLIC may execute transfer(regclass, text, ...)');
 
-SELECT has_function('transfer_batch', ARRAY['jsonb', 'boolean'],
-	'function transfer_batch(jsonb, boolean) exists');
-SELECT function_returns('transfer_batch', ARRAY['jsonb', 'boolean'], 'setof record',
-	'transfer_batch(jsonb, boolean) returns setof record');
-SELECT volatility_is('transfer_batch', ARRAY['jsonb', 'boolean'], 'volatile',
-	'transfer_batch(jsonb, boolean) is volatile');
-SELECT isnt_definer('transfer_batch', ARRAY['jsonb', 'boolean'],
-	'transfer_batch(jsonb, boolean) is security invoker');
-SELECT isnt_strict('transfer_batch', ARRAY['jsonb', 'boolean'],
-	'transfer_batch(jsonb, boolean) is not strict');
-SELECT function_lang_is('transfer_batch', ARRAY['jsonb', 'boolean'], 'c',
-	'transfer_batch(jsonb, boolean) is written in C');
-SELECT function_privs_are('transfer_batch', ARRAY['jsonb', 'boolean'],
+SELECT has_function('try_transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'function try_transfer(regclass, anyelement, anyelement, numeric, name, boolean, regclass, name, text) exists');
+SELECT function_returns('try_transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'record',
+	'try_transfer(regclass, anyelement, ...) returns record');
+SELECT volatility_is('try_transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'volatile',
+	'try_transfer(regclass, anyelement, ...) is volatile');
+SELECT isnt_definer('try_transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'try_transfer(regclass, anyelement, ...) is security invoker');
+SELECT isnt_strict('try_transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'try_transfer(regclass, anyelement, ...) is not strict');
+SELECT function_lang_is('try_transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'c',
+	'try_transfer(regclass, anyelement, ...) is written in C');
+SELECT function_privs_are('try_transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'public', ARRAY['EXECUTE'],
-	'PUBLIC may execute transfer_batch(jsonb, boolean)');
+	'PUBLIC may execute try_transfer(regclass, anyelement, ...)');
+
+SELECT has_function('try_transfer',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'function try_transfer(regclass, text, text, numeric, name, boolean, regclass, name, text) exists');
+SELECT function_returns('try_transfer',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'record',
+	'try_transfer(regclass, text, ...) returns record');
+SELECT volatility_is('try_transfer',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'volatile',
+	'try_transfer(regclass, text, ...) is volatile');
+SELECT isnt_definer('try_transfer',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'try_transfer(regclass, text, ...) is security invoker');
+SELECT isnt_strict('try_transfer',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'try_transfer(regclass, text, ...) is not strict');
+SELECT function_lang_is('try_transfer',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'c',
+	'try_transfer(regclass, text, ...) is written in C');
+SELECT function_privs_are('try_transfer',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'public', ARRAY['EXECUTE'],
+	'PUBLIC may execute try_transfer(regclass, text, ...)');
+
+SELECT has_function('transfer_batch', ARRAY['jsonb', 'boolean', 'text'],
+	'function transfer_batch(jsonb, boolean, text) exists');
+SELECT function_returns('transfer_batch', ARRAY['jsonb', 'boolean', 'text'], 'setof record',
+	'transfer_batch(jsonb, boolean, text) returns setof record');
+SELECT volatility_is('transfer_batch', ARRAY['jsonb', 'boolean', 'text'], 'volatile',
+	'transfer_batch(jsonb, boolean, text) is volatile');
+SELECT isnt_definer('transfer_batch', ARRAY['jsonb', 'boolean', 'text'],
+	'transfer_batch(jsonb, boolean, text) is security invoker');
+SELECT isnt_strict('transfer_batch', ARRAY['jsonb', 'boolean', 'text'],
+	'transfer_batch(jsonb, boolean, text) is not strict');
+SELECT function_lang_is('transfer_batch', ARRAY['jsonb', 'boolean', 'text'], 'c',
+	'transfer_batch(jsonb, boolean, text) is written in C');
+SELECT function_privs_are('transfer_batch', ARRAY['jsonb', 'boolean', 'text'],
+	'public', ARRAY['EXECUTE'],
+	'PUBLIC may execute transfer_batch(jsonb, boolean, text)');
 
 -- parameter names, defaults and result columns ------------------------------
--- Callers use named notation (to_table => ...) and read the result columns
--- by name, so these are part of the interface.
+-- Callers use named notation (to_table => ..., idempotency_key => ...) and
+-- read the result columns by name, so these are part of the interface.
 
 SELECT is(
-	(SELECT pg_get_function_arguments('guard(regclass,name,numeric,numeric)'::regprocedure)),
-	'tbl regclass, balance_column name, min_balance numeric DEFAULT 0, max_balance numeric DEFAULT NULL::numeric',
-	'guard takes (tbl, balance_column, min_balance DEFAULT 0, max_balance DEFAULT NULL)');
+	(SELECT pg_get_function_arguments(
+		'guard(regclass,name,numeric,numeric,boolean,name,name)'::regprocedure)),
+	'tbl regclass, balance_column name, min_balance numeric DEFAULT 0, '
+	'max_balance numeric DEFAULT NULL::numeric, journal boolean DEFAULT true, '
+	'version_column name DEFAULT NULL::name, key_column name DEFAULT NULL::name',
+	'guard takes (tbl, balance_column, min_balance DEFAULT 0, max_balance DEFAULT NULL, journal DEFAULT true, version_column DEFAULT NULL, key_column DEFAULT NULL)');
 SELECT is(
 	(SELECT pg_get_function_arguments('unguard(regclass,name)'::regprocedure)),
 	'tbl regclass, balance_column name',
 	'unguard takes (tbl, balance_column)');
 SELECT is(
 	(SELECT pg_get_function_arguments(
-		'transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name)'::regprocedure)),
+		'transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name,text)'::regprocedure)),
 	'tbl regclass, from_key anyelement, to_key anyelement, amount numeric, '
 	'balance_column name DEFAULT NULL::name, nowait boolean DEFAULT false, '
 	'to_table regclass DEFAULT NULL::regclass, to_column name DEFAULT NULL::name, '
+	'idempotency_key text DEFAULT NULL::text, '
 	'OUT transfer_id bigint, OUT from_balance numeric, OUT to_balance numeric',
-	'transfer(anyelement keys) takes (tbl, from_key, to_key, amount, balance_column, nowait, to_table, to_column) and returns (transfer_id, from_balance, to_balance)');
+	'transfer(anyelement keys) takes (tbl, from_key, to_key, amount, balance_column, nowait, to_table, to_column, idempotency_key DEFAULT NULL) and returns (transfer_id, from_balance, to_balance)');
 SELECT is(
 	(SELECT pg_get_function_arguments(
-		'transfer(regclass,text,text,numeric,name,boolean,regclass,name)'::regprocedure)),
+		'transfer(regclass,text,text,numeric,name,boolean,regclass,name,text)'::regprocedure)),
 	'tbl regclass, from_key text, to_key text, amount numeric, '
 	'balance_column name DEFAULT NULL::name, nowait boolean DEFAULT false, '
 	'to_table regclass DEFAULT NULL::regclass, to_column name DEFAULT NULL::name, '
+	'idempotency_key text DEFAULT NULL::text, '
 	'OUT transfer_id bigint, OUT from_balance numeric, OUT to_balance numeric',
 	'transfer(text keys) takes the same parameters and returns the same columns');
 SELECT is(
-	(SELECT pg_get_function_result('transfer_batch(jsonb,boolean)'::regprocedure)),
+	(SELECT pg_get_function_arguments(
+		'try_transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name,text)'::regprocedure)),
+	'tbl regclass, from_key anyelement, to_key anyelement, amount numeric, '
+	'balance_column name DEFAULT NULL::name, nowait boolean DEFAULT false, '
+	'to_table regclass DEFAULT NULL::regclass, to_column name DEFAULT NULL::name, '
+	'idempotency_key text DEFAULT NULL::text, '
+	'OUT status text, OUT transfer_id bigint, OUT from_balance numeric, OUT to_balance numeric',
+	'try_transfer(anyelement keys) takes the parameters of transfer and returns (status, transfer_id, from_balance, to_balance)');
+SELECT is(
+	(SELECT pg_get_function_arguments(
+		'try_transfer(regclass,text,text,numeric,name,boolean,regclass,name,text)'::regprocedure)),
+	'tbl regclass, from_key text, to_key text, amount numeric, '
+	'balance_column name DEFAULT NULL::name, nowait boolean DEFAULT false, '
+	'to_table regclass DEFAULT NULL::regclass, to_column name DEFAULT NULL::name, '
+	'idempotency_key text DEFAULT NULL::text, '
+	'OUT status text, OUT transfer_id bigint, OUT from_balance numeric, OUT to_balance numeric',
+	'try_transfer(text keys) takes the same parameters and returns the same columns');
+SELECT is(
+	(SELECT pg_get_function_arguments('transfer_batch(jsonb,boolean,text)'::regprocedure)),
+	'legs jsonb, nowait boolean DEFAULT false, idempotency_key text DEFAULT NULL::text',
+	'transfer_batch takes (legs, nowait DEFAULT false, idempotency_key DEFAULT NULL)');
+SELECT is(
+	(SELECT pg_get_function_result('transfer_batch(jsonb,boolean,text)'::regprocedure)),
 	'TABLE(leg integer, transfer_id bigint, from_balance numeric, to_balance numeric)',
 	'transfer_batch returns TABLE(leg, transfer_id, from_balance, to_balance)');
-SELECT is(
-	(SELECT pg_get_function_arguments('transfer_batch(jsonb,boolean)'::regprocedure)),
-	'legs jsonb, nowait boolean DEFAULT false',
-	'transfer_batch takes (legs, nowait DEFAULT false)');
 
 -- the transfer_guards view --------------------------------------------------
 
 SELECT has_view('transfer_guards', 'view transfer_guards exists');
 SELECT columns_are('transfer_guards',
-	ARRAY['tbl', 'balance_column', 'min_balance', 'max_balance'],
-	'view transfer_guards has exactly the columns tbl, balance_column, min_balance, max_balance');
+	ARRAY['tbl', 'balance_column', 'min_balance', 'max_balance', 'journal', 'version_column', 'key_column'],
+	'view transfer_guards has exactly the columns tbl, balance_column, min_balance, max_balance, journal, version_column, key_column');
 SELECT col_type_is('transfer_guards', 'tbl', 'regclass',
 	'transfer_guards.tbl is regclass');
 SELECT col_type_is('transfer_guards', 'balance_column', 'name',
@@ -197,6 +317,10 @@ SELECT col_type_is('transfer_guards', 'min_balance', 'numeric',
 	'transfer_guards.min_balance is numeric');
 SELECT col_type_is('transfer_guards', 'max_balance', 'numeric',
 	'transfer_guards.max_balance is numeric');
+SELECT col_type_is('transfer_guards', 'journal', 'boolean',
+	'transfer_guards.journal is boolean');
+SELECT col_type_is('transfer_guards', 'version_column', 'name',
+	'transfer_guards.version_column is name');
 SELECT table_privs_are('transfer_guards', 'public', ARRAY['SELECT'],
 	'PUBLIC may read view transfer_guards, and nothing more');
 
@@ -204,8 +328,8 @@ SELECT table_privs_are('transfer_guards', 'public', ARRAY['SELECT'],
 
 SELECT has_table('transfer_guard_registry', 'table transfer_guard_registry exists');
 SELECT columns_are('transfer_guard_registry',
-	ARRAY['tbl', 'balance_column', 'min_balance', 'max_balance'],
-	'table transfer_guard_registry has exactly the columns tbl, balance_column, min_balance, max_balance');
+	ARRAY['tbl', 'balance_column', 'min_balance', 'max_balance', 'journal', 'version_column', 'key_column'],
+	'table transfer_guard_registry has exactly the columns tbl, balance_column, min_balance, max_balance, journal, version_column, key_column');
 SELECT col_is_pk('transfer_guard_registry', ARRAY['tbl', 'balance_column'],
 	'a column is guarded at most once: the registry key is (tbl, balance_column)');
 SELECT col_not_null('transfer_guard_registry', 'tbl',
@@ -216,6 +340,16 @@ SELECT col_is_null('transfer_guard_registry', 'min_balance',
 	'transfer_guard_registry.min_balance may be NULL (no lower limit)');
 SELECT col_is_null('transfer_guard_registry', 'max_balance',
 	'transfer_guard_registry.max_balance may be NULL (no upper limit)');
+SELECT col_type_is('transfer_guard_registry', 'journal', 'boolean',
+	'transfer_guard_registry.journal is boolean');
+SELECT col_not_null('transfer_guard_registry', 'journal',
+	'transfer_guard_registry.journal is NOT NULL');
+SELECT col_default_is('transfer_guard_registry', 'journal', 'true',
+	'transfer_guard_registry.journal defaults to true (guards are journaled unless switched off)');
+SELECT col_type_is('transfer_guard_registry', 'version_column', 'name',
+	'transfer_guard_registry.version_column is name');
+SELECT col_is_null('transfer_guard_registry', 'version_column',
+	'transfer_guard_registry.version_column may be NULL (no version column)');
 SELECT has_check('transfer_guard_registry',
 	'transfer_guard_registry has a CHECK constraint (min_balance <= max_balance)');
 SELECT table_privs_are('transfer_guard_registry', 'public', ARRAY[]::text[],
@@ -224,6 +358,126 @@ SELECT ok(
 	'transfer_guard_registry'::regclass = ANY (
 		SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'transfer_guard'),
 	'pg_dump dumps the rows of transfer_guard_registry (extension configuration table)');
+
+-- the journal ------------------------------------------------------------------
+-- Written only by the extension, as the extension's owner; read directly
+-- only by roles granted SELECT on it, and by everyone else through the
+-- transfer_journal view.
+
+SELECT has_table('transfer_guard_journal', 'table transfer_guard_journal exists');
+SELECT columns_are('transfer_guard_journal',
+	ARRAY['transfer_id', 'batch_id', 'leg', 'created_at',
+		  'from_table', 'from_column', 'from_key',
+		  'to_table', 'to_column', 'to_key',
+		  'amount', 'from_balance', 'to_balance',
+		  'caller', 'txid', 'idempotency_key'],
+	'table transfer_guard_journal has exactly the columns transfer_id, batch_id, leg, created_at, from_table, from_column, from_key, to_table, to_column, to_key, amount, from_balance, to_balance, caller, txid, idempotency_key');
+-- (pg_get_expr's text inherits the "C" collation of pg_attrdef.adbin; it is
+-- compared with plain literals, hence the COLLATE)
+SELECT results_eq(
+	$$SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+	         pg_get_expr(d.adbin, d.adrelid) COLLATE "default"
+	    FROM pg_attribute AS a
+	    LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+	   WHERE a.attrelid = 'transfer_guard_journal'::regclass
+	     AND a.attnum > 0 AND NOT a.attisdropped
+	   ORDER BY a.attnum$$,
+	$$VALUES
+		('transfer_id'::name, 'bigint', true, NULL::text),
+		('batch_id', 'bigint', false, NULL),
+		('leg', 'integer', true, NULL),
+		('created_at', 'timestamp with time zone', true, 'now()'),
+		('from_table', 'regclass', true, NULL),
+		('from_column', 'name', true, NULL),
+		('from_key', 'text', true, NULL),
+		('to_table', 'regclass', true, NULL),
+		('to_column', 'name', true, NULL),
+		('to_key', 'text', true, NULL),
+		('amount', 'numeric', true, NULL),
+		('from_balance', 'numeric', false, NULL),
+		('to_balance', 'numeric', false, NULL),
+		('caller', 'name', true, NULL),
+		('txid', 'xid8', true, NULL),
+		('idempotency_key', 'text', false, NULL)$$,
+	'transfer_guard_journal columns, in order, have these types, NOT NULL constraints and defaults');
+SELECT col_is_pk('transfer_guard_journal', 'transfer_id',
+	'a transfer id is journaled at most once: the journal key is transfer_id');
+SELECT indexes_are('transfer_guard_journal',
+	ARRAY['transfer_guard_journal_pkey', 'transfer_guard_journal_from', 'transfer_guard_journal_to'],
+	'transfer_guard_journal has exactly the indexes on transfer_id, (from_table, from_key) and (to_table, to_key)');
+SELECT has_index('transfer_guard_journal', 'transfer_guard_journal_from',
+	ARRAY['from_table', 'from_key'],
+	'the journal is indexed by (from_table, from_key), to find the debits of a row');
+SELECT has_index('transfer_guard_journal', 'transfer_guard_journal_to',
+	ARRAY['to_table', 'to_key'],
+	'the journal is indexed by (to_table, to_key), to find the credits of a row');
+SELECT table_privs_are('transfer_guard_journal', 'public', ARRAY[]::text[],
+	'PUBLIC has no privilege on table transfer_guard_journal');
+SELECT ok(
+	'transfer_guard_journal'::regclass = ANY (
+		SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'transfer_guard'),
+	'pg_dump dumps the rows of transfer_guard_journal (extension configuration table)');
+
+-- the transfer_journal view ----------------------------------------------------
+
+SELECT has_view('transfer_journal', 'view transfer_journal exists');
+SELECT columns_are('transfer_journal',
+	ARRAY['transfer_id', 'batch_id', 'leg', 'created_at',
+		  'from_table', 'from_column', 'from_key',
+		  'to_table', 'to_column', 'to_key',
+		  'amount', 'from_balance', 'to_balance',
+		  'caller', 'txid', 'idempotency_key'],
+	'view transfer_journal has exactly the columns of transfer_guard_journal');
+SELECT results_eq(
+	$$SELECT attname, format_type(atttypid, atttypmod)
+	    FROM pg_attribute
+	   WHERE attrelid = 'transfer_journal'::regclass AND attnum > 0 AND NOT attisdropped
+	   ORDER BY attnum$$,
+	$$SELECT attname, format_type(atttypid, atttypmod)
+	    FROM pg_attribute
+	   WHERE attrelid = 'transfer_guard_journal'::regclass AND attnum > 0 AND NOT attisdropped
+	   ORDER BY attnum$$,
+	'view transfer_journal columns have the names, order and types of the journal''s');
+SELECT is(
+	(SELECT reloptions FROM pg_class WHERE oid = 'transfer_journal'::regclass),
+	ARRAY['security_barrier=true'],
+	'view transfer_journal is a security_barrier view, and not security_invoker (it reads the journal with its owner''s rights)');
+SELECT is(
+	(SELECT relowner FROM pg_class WHERE oid = 'transfer_journal'::regclass),
+	(SELECT relowner FROM pg_class WHERE oid = 'transfer_guard_journal'::regclass),
+	'view transfer_journal is owned by the owner of transfer_guard_journal');
+SELECT table_privs_are('transfer_journal', 'public', ARRAY['SELECT'],
+	'PUBLIC may read view transfer_journal, and nothing more');
+
+-- the idempotency keys -----------------------------------------------------------
+
+SELECT has_table('transfer_guard_idempotency', 'table transfer_guard_idempotency exists');
+SELECT columns_are('transfer_guard_idempotency',
+	ARRAY['caller', 'idempotency_key', 'request', 'result', 'created_at'],
+	'table transfer_guard_idempotency has exactly the columns caller, idempotency_key, request, result, created_at');
+SELECT results_eq(
+	$$SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+	         pg_get_expr(d.adbin, d.adrelid) COLLATE "default"
+	    FROM pg_attribute AS a
+	    LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+	   WHERE a.attrelid = 'transfer_guard_idempotency'::regclass
+	     AND a.attnum > 0 AND NOT a.attisdropped
+	   ORDER BY a.attnum$$,
+	$$VALUES
+		('caller'::name, 'name', true, NULL::text),
+		('idempotency_key', 'text', true, NULL),
+		('request', 'jsonb', true, NULL),
+		('result', 'jsonb', true, NULL),
+		('created_at', 'timestamp with time zone', true, 'now()')$$,
+	'transfer_guard_idempotency columns, in order, have these types, NOT NULL constraints and defaults');
+SELECT col_is_pk('transfer_guard_idempotency', ARRAY['caller', 'idempotency_key'],
+	'a key is recorded once per role: the key of transfer_guard_idempotency is (caller, idempotency_key)');
+SELECT table_privs_are('transfer_guard_idempotency', 'public', ARRAY[]::text[],
+	'PUBLIC has no privilege on table transfer_guard_idempotency');
+SELECT ok(
+	'transfer_guard_idempotency'::regclass = ANY (
+		SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'transfer_guard'),
+	'pg_dump dumps the rows of transfer_guard_idempotency (extension configuration table)');
 
 -- the transfer id sequence --------------------------------------------------
 
@@ -256,6 +510,32 @@ SELECT is(
 	(SELECT proconfig FROM pg_proc WHERE oid = 'transfer_guard_on_drop()'::regprocedure),
 	ARRAY['search_path=pg_catalog, pg_temp'],
 	'transfer_guard_on_drop() pins search_path to pg_catalog, pg_temp');
+
+-- the event trigger that follows renamed guarded, version and key columns --
+
+SELECT is(
+	(SELECT evtevent || ' ' || array_to_string(evttags, ',')
+	   FROM pg_event_trigger WHERE evtname = 'transfer_guard_on_alter'),
+	'ddl_command_end ALTER TABLE',
+	'event trigger transfer_guard_on_alter fires on ddl_command_end of ALTER TABLE only');
+SELECT is(
+	(SELECT evtfoid::regprocedure FROM pg_event_trigger WHERE evtname = 'transfer_guard_on_alter'),
+	'transfer_guard_on_alter()'::regprocedure,
+	'event trigger transfer_guard_on_alter calls function transfer_guard_on_alter()');
+SELECT is_definer('transfer_guard_on_alter', ARRAY[]::text[],
+	'transfer_guard_on_alter() is security definer, so a table owner without registry privileges can rename a guarded column');
+SELECT function_privs_are('transfer_guard_on_alter', ARRAY[]::text[], 'public', ARRAY[]::text[],
+	'PUBLIC may not execute transfer_guard_on_alter()');
+SELECT is(
+	(SELECT proconfig FROM pg_proc WHERE oid = 'transfer_guard_on_alter()'::regprocedure),
+	ARRAY['search_path=pg_catalog, pg_temp'],
+	'transfer_guard_on_alter() pins search_path to pg_catalog, pg_temp');
+SELECT function_privs_are('transfer_guard_names_column', ARRAY['regclass', 'name'], 'public', ARRAY[]::text[],
+	'PUBLIC may not execute transfer_guard_names_column(regclass, name)');
+SELECT is(
+	(SELECT proconfig FROM pg_proc WHERE oid = 'transfer_guard_names_column(regclass,name)'::regprocedure),
+	ARRAY['search_path=pg_catalog, pg_temp'],
+	'transfer_guard_names_column() pins search_path to pg_catalog, pg_temp');
 
 SELECT * FROM finish();
 ROLLBACK;

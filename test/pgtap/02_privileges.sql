@@ -1,11 +1,14 @@
 --
 -- test/pgtap/02_privileges.sql -- the privileges each function requires
 --
--- guard and unguard belong to the table's owner.  transfer and
--- transfer_batch run with the caller's rights (SECURITY INVOKER): the caller
--- needs what a plain "UPDATE t SET balance = ... WHERE key = ..." needs,
--- SELECT and UPDATE on the table (or on its key and balance columns), and
--- neither the registry nor the transfer id sequence.
+-- guard and unguard belong to the table's owner.  transfer, try_transfer
+-- and transfer_batch run with the caller's rights (SECURITY INVOKER): the
+-- caller needs what a plain "UPDATE t SET balance = ... WHERE key = ..."
+-- needs, SELECT and UPDATE on the table (or on its key and balance columns),
+-- and neither the registry, the transfer id sequence, the journal nor the
+-- idempotency keys.  try_transfer reports business outcomes as a status,
+-- but a missing privilege is an error, as for transfer.  An idempotency key
+-- changes none of this: keys belong to the role that used them.
 --
 -- The roles, schema and tables are created inside the transaction and
 -- rolled back with it.  Every role gets USAGE on the schema, so that a
@@ -16,7 +19,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS transfer_guard;
 
-SELECT plan(33);
+SELECT plan(64);
 
 CREATE ROLE tg_tap_owner NOLOGIN;		-- owns the tables
 CREATE ROLE tg_tap_nobody NOLOGIN;		-- no privilege on them
@@ -25,6 +28,7 @@ CREATE ROLE tg_tap_reader NOLOGIN;		-- SELECT only
 CREATE ROLE tg_tap_writer NOLOGIN;		-- UPDATE only
 CREATE ROLE tg_tap_noter NOLOGIN;		-- SELECT, and UPDATE of column note only
 CREATE ROLE tg_tap_columns NOLOGIN;		-- SELECT (id, balance), UPDATE (balance)
+CREATE ROLE tg_tap_former NOLOGIN;		-- SELECT and UPDATE, revoked after keyed transfers
 
 CREATE SCHEMA tg_tap AUTHORIZATION tg_tap_owner;
 
@@ -39,6 +43,7 @@ GRANT SELECT ON tg_tap.accounts TO tg_tap_reader;
 GRANT UPDATE ON tg_tap.accounts TO tg_tap_writer;
 GRANT SELECT, UPDATE (note) ON tg_tap.accounts TO tg_tap_noter;
 GRANT SELECT (id, balance), UPDATE (balance) ON tg_tap.accounts TO tg_tap_columns;
+GRANT SELECT, UPDATE ON tg_tap.accounts TO tg_tap_former;
 RESET ROLE;
 
 -- guard and unguard: the owner only ----------------------------------------
@@ -180,6 +185,173 @@ SELECT results_eq(
 	$$VALUES (1::bigint, 0::bigint)$$,
 	'the refused credits to another table changed nothing');
 
+-- try_transfer: the same privileges as transfer ------------------------------
+-- A refusal for want of privileges is an error (42501), never a status: a
+-- caller branching on the status must not mistake it for a business outcome.
+
+SET LOCAL ROLE tg_tap_nobody;
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot try_transfer: an error (42501), not a status');
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', '1'::text, '2'::text, 10)$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot try_transfer with text keys either (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_reader;
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'SELECT alone does not allow a try_transfer (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_writer;
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'UPDATE alone does not allow a try_transfer: reading the balance needs SELECT (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_noter;
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'SELECT with UPDATE of another column only does not allow a try_transfer (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 1, 2, 1000000)$$,
+	'42501', NULL,
+	'SELECT with UPDATE of another column only does not allow a try_transfer that would overdraw either: an error (42501), not a status');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_clerk;
+SELECT results_eq(
+	$$SELECT status FROM try_transfer('tg_tap.accounts', 1, 2, 10)$$,
+	$$VALUES ('ok')$$,
+	'SELECT and UPDATE on the table allow a try_transfer, with no privilege on registry, sequence or journal');
+SELECT results_eq(
+	$$SELECT status FROM try_transfer('tg_tap.accounts', '2'::text, '3'::text, 20)$$,
+	$$VALUES ('ok')$$,
+	'SELECT and UPDATE on the table allow a try_transfer with text keys');
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 1, 1, 10, to_table => 'tg_tap.savings')$$,
+	'42501', NULL,
+	'privileges on the source table do not allow a try_transfer crediting another table (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_columns;
+SELECT results_eq(
+	$$SELECT status FROM try_transfer('tg_tap.accounts', 1, 2, 100)$$,
+	$$VALUES ('ok')$$,
+	'SELECT on the key and balance columns with UPDATE on balance allow a try_transfer');
+RESET ROLE;
+
+SELECT results_eq(
+	$$SELECT id, balance FROM tg_tap.accounts ORDER BY id$$,
+	$$VALUES (1::bigint, 894 - 10 - 100::bigint), (2, 1091 + 10 - 20 + 100), (3, 1015 + 20)$$,
+	'the permitted try_transfers moved exactly their amounts, the refused ones nothing');
+SELECT results_eq(
+	$$SELECT id, balance FROM tg_tap.savings ORDER BY id$$,
+	$$VALUES (1::bigint, 0::bigint)$$,
+	'the refused try_transfer to another table changed nothing');
+
+-- idempotency keys: the same privileges, none on the key table ---------------
+
+SET LOCAL ROLE tg_tap_nobody;
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 10, idempotency_key => 'tap-nobody')$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot transfer with an idempotency key (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 1, 2, 10, idempotency_key => 'tap-nobody')$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot try_transfer with an idempotency key (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":1,"to_key":2,"amount":10}]',
+	                               idempotency_key => 'tap-nobody')$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot transfer_batch with an idempotency key (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_noter;
+SELECT throws_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":1,"to_key":2,"amount":10}]',
+	                               idempotency_key => 'tap-noter')$$,
+	'42501', NULL,
+	'SELECT with UPDATE of another column only does not allow a transfer_batch with an idempotency key (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_clerk;
+SELECT results_eq(
+	$$SELECT status FROM try_transfer('tg_tap.accounts', 1, 2, 10, idempotency_key => 'tap-1')$$,
+	$$VALUES ('ok')$$,
+	'SELECT and UPDATE on the table allow a keyed try_transfer, with no privilege on transfer_guard_idempotency');
+SELECT results_eq(
+	$$SELECT status FROM try_transfer('tg_tap.accounts', 1, 2, 10, idempotency_key => 'tap-1')$$,
+	$$VALUES ('duplicate')$$,
+	'the same role repeating the keyed try_transfer gets it replayed (duplicate), with no privilege on transfer_guard_idempotency');
+SELECT lives_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":3,"to_key":1,"amount":5},{"from_table":"tg_tap.accounts","from_key":1,"to_key":2,"amount":1}]',
+	                               idempotency_key => 'tap-batch')$$,
+	'SELECT and UPDATE on the table allow a keyed transfer_batch, with no privilege on transfer_guard_idempotency');
+SELECT results_eq(
+	$$SELECT leg, from_balance, to_balance
+	    FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":3,"to_key":1,"amount":5},{"from_table":"tg_tap.accounts","from_key":1,"to_key":2,"amount":1}]',
+	                        idempotency_key => 'tap-batch')
+	   ORDER BY leg$$,
+	$$VALUES (1, 1035 - 5::numeric, 784 - 10 + 5::numeric), (2, 784 - 10 + 5 - 1::numeric, 1181 + 10 + 1::numeric)$$,
+	'the same role repeating the keyed transfer_batch gets its recorded result replayed');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_nobody;
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 1, 2, 10, idempotency_key => 'tap-1')$$,
+	'42501', NULL,
+	'a key another role used replays nothing for a role without privileges on the table (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":3,"to_key":1,"amount":5},{"from_table":"tg_tap.accounts","from_key":1,"to_key":2,"amount":1}]',
+	                               idempotency_key => 'tap-batch')$$,
+	'42501', NULL,
+	'a batch key another role used replays nothing for a role without privileges on the table (42501)');
+RESET ROLE;
+
+SELECT results_eq(
+	$$SELECT id, balance FROM tg_tap.accounts ORDER BY id$$,
+	$$VALUES (1::bigint, 784 - 10 + 5 - 1::bigint), (2, 1181 + 10 + 1), (3, 1035 - 5)$$,
+	'each keyed request moved its amounts once, the refused ones nothing');
+
+-- a replayed key is still a call that needs the table privileges: a role
+-- whose privileges were revoked gets no recorded result back
+
+SET LOCAL ROLE tg_tap_former;
+SELECT lives_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 3, 2, 1, idempotency_key => 'tap-former')$$,
+	'SELECT and UPDATE on the table allow a keyed transfer');
+SELECT lives_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":3,"to_key":2,"amount":1}]',
+	                               idempotency_key => 'tap-former-batch')$$,
+	'SELECT and UPDATE on the table allow a keyed transfer_batch');
+RESET ROLE;
+SET LOCAL ROLE tg_tap_owner;
+REVOKE SELECT, UPDATE ON tg_tap.accounts FROM tg_tap_former;
+RESET ROLE;
+SET LOCAL ROLE tg_tap_former;
+SELECT throws_ok(
+	$$SELECT * FROM transfer('tg_tap.accounts', 3, 2, 1, idempotency_key => 'tap-former')$$,
+	'42501', NULL,
+	'after its privileges are revoked, a role cannot replay its keyed transfer (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 3, 2, 1, idempotency_key => 'tap-former')$$,
+	'42501', NULL,
+	'after its privileges are revoked, a role cannot replay its keyed transfer through try_transfer (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM transfer_batch('[{"from_table":"tg_tap.accounts","from_key":3,"to_key":2,"amount":1}]',
+	                               idempotency_key => 'tap-former-batch')$$,
+	'42501', NULL,
+	'after its privileges are revoked, a role cannot replay its keyed transfer_batch (42501)');
+RESET ROLE;
+
 -- privileges on both tables allow a transfer between them
 
 SET LOCAL ROLE tg_tap_owner;
@@ -209,6 +381,16 @@ SELECT throws_ok(
 	$$SELECT * FROM transfer('tg_tap.accounts', 1, 3, 1)$$,
 	'P0002', NULL,
 	'a row hidden by a row-level security policy cannot be credited: it is not found (P0002)');
+SELECT results_eq(
+	$$SELECT status, transfer_id, from_balance, to_balance
+	    FROM try_transfer('tg_tap.accounts', 3, 1, 1)$$,
+	$$VALUES ('not_found', NULL::bigint, NULL::numeric, NULL::numeric)$$,
+	'try_transfer reports a row hidden by a row-level security policy as not_found, without balances');
+SELECT results_eq(
+	$$SELECT status, transfer_id, from_balance, to_balance
+	    FROM try_transfer('tg_tap.accounts', 1, 3, 1)$$,
+	$$VALUES ('not_found', NULL::bigint, NULL::numeric, NULL::numeric)$$,
+	'try_transfer reports a hidden row to credit as not_found, without balances');
 RESET ROLE;
 
 -- unguard: the owner only, and it takes effect --------------------------------
@@ -223,6 +405,10 @@ SELECT throws_ok(
 	$$SELECT * FROM transfer('tg_tap.accounts', 1, 2, 1)$$,
 	'55000', NULL,
 	'after the owner unguards, transfer refuses the table as not guarded (55000)');
+SELECT throws_ok(
+	$$SELECT * FROM try_transfer('tg_tap.accounts', 1, 2, 1)$$,
+	'55000', NULL,
+	'after the owner unguards, try_transfer refuses the table as not guarded (55000)');
 RESET ROLE;
 
 SELECT * FROM finish();
