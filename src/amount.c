@@ -77,6 +77,17 @@ tg_numeric_display(Numeric n)
 	return s;
 }
 
+/* errtable() for a relation we already hold a lock on; see below */
+int
+tg_errtable(Oid relid)
+{
+	Relation	rel = relation_open(relid, NoLock);
+
+	errtable(rel);
+	relation_close(rel, NoLock);
+	return 0;
+}
+
 /*
  * errtablecol() for a relation we already hold a lock on.  Used inside
  * ereport(), so it must not fail: the relation is opened without a new lock.
@@ -195,13 +206,15 @@ tg_check_amount(Oid relid, TgColumn *col, Numeric amount)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("amount must be a finite number"),
-				 errdetail("The amount given was %s.", tg_numeric_display(amount))));
+				 errdetail("The amount given was %s.", tg_numeric_display(amount)),
+				 tg_errtablecol(relid, col->attnum)));
 
 	if (tg_numeric_cmp(amount, zero) <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("amount must be greater than zero"),
-				 errdetail("The amount given was %s.", tg_numeric_display(amount))));
+				 errdetail("The amount given was %s.", tg_numeric_display(amount)),
+				 tg_errtablecol(relid, col->attnum)));
 
 	if (!fits_scale(col, amount))
 		ereport(ERROR,
@@ -243,7 +256,8 @@ tg_check_limit_value(Oid relid, TgColumn *col, Numeric limit,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a finite number", argname),
 				 errdetail("The value given was %s; use NULL for no limit.",
-						   tg_numeric_display(limit))));
+						   tg_numeric_display(limit)),
+				 tg_errtablecol(relid, col->attnum)));
 	if (!fits_scale(col, limit))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

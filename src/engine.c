@@ -863,7 +863,8 @@ resolve_legs(OpState *st, TgLegSpec *specs)
 					 errdetail("Both keys are %s in column \"%s\" of table \"%s\".",
 							   tg_key_display(leg->from_table->table, from_key),
 							   NameStr(from_col->name),
-							   tg_rel_display_name(spec->from_relid))));
+							   tg_rel_display_name(spec->from_relid)),
+					 tg_errtablecol(spec->from_relid, from_col->attnum)));
 
 		leg->from_row = op_row(leg->from_table, from_key);
 		leg->to_row = op_row(leg->to_table, to_key);

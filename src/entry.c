@@ -19,6 +19,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/tuplestore.h"
 
@@ -119,6 +120,29 @@ transfer_guard_unguard(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * Without a call expression (a fast-path function call), the keys' types
+ * are the declared ones: text for the text overload; the anyelement one
+ * cannot be called that way.
+ */
+static void
+declared_key_types(FunctionCallInfo fcinfo, TgLegSpec *spec)
+{
+	Oid		   *argtypes;
+	int			nargs;
+
+	get_func_signature(fcinfo->flinfo->fn_oid, &argtypes, &nargs);
+	if (nargs <= TRANSFER_ARG_TO_KEY ||
+		argtypes[TRANSFER_ARG_FROM_KEY] != TEXTOID ||
+		argtypes[TRANSFER_ARG_TO_KEY] != TEXTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDETERMINATE_DATATYPE),
+				 errmsg("could not determine the types of from_key and to_key"),
+				 errhint("Call the overload that takes the keys as text.")));
+	spec->from_key_type = TEXTOID;
+	spec->to_key_type = TEXTOID;
+}
+
 static const char *
 optional_idempotency_key(FunctionCallInfo fcinfo, int argno)
 {
@@ -160,7 +184,7 @@ transfer_args(FunctionCallInfo fcinfo, const char *fname, TgLegSpec *spec,
 		spec->to_column = spec->from_column;
 
 	if (!OidIsValid(spec->from_key_type) || !OidIsValid(spec->to_key_type))
-		elog(ERROR, "could not determine the key argument types");
+		declared_key_types(fcinfo, spec);
 
 	memset(req, 0, sizeof(*req));
 	req->legs = spec;
@@ -254,7 +278,7 @@ raise_bad_leg(int legno, const char *msg)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid leg %d in transfer_batch: %s", legno, msg),
+			 errmsg("invalid batch leg %d: %s", legno, msg),
 			 errhint("Each leg is an object with the fields from_table, from_key, to_key and amount, and optionally to_table, from_column and to_column.")));
 }
 

@@ -51,7 +51,8 @@ raise_key_not_exact(TgTable *table, const char *argname, Numeric n)
 			 errdetail("Key column \"%s\" of table \"%s\" has type %s; keys are never rounded.",
 					   NameStr(table->key_name),
 					   tg_rel_display_name(table->relid),
-					   format_type_be(table->key_typid))));
+					   format_type_be(table->key_typid)),
+			 tg_errtablecol(table->relid, table->key_attnum)));
 }
 
 /*
@@ -97,7 +98,8 @@ numeric_to_integer_key(TgTable *table, Numeric n, const char *argname)
 				 errdetail("Key column \"%s\" of table \"%s\" has type %s.",
 						   NameStr(table->key_name),
 						   tg_rel_display_name(table->relid),
-						   format_type_be(table->key_typid))));
+						   format_type_be(table->key_typid)),
+				 tg_errtablecol(table->relid, table->key_attnum)));
 
 	switch (table->key_basetypid)
 	{
@@ -163,7 +165,8 @@ tg_key_convert(TgTable *table, Datum value, Oid valtype, const char *argname)
 			 is_string_type(keytype) ?
 			 errhint("Pass the key as text.") :
 			 errhint("Pass the key as %s or as text.",
-					 format_type_be(table->key_typid))));
+					 format_type_be(table->key_typid)),
+			 tg_errtablecol(table->relid, table->key_attnum)));
 	return (Datum) 0;			/* keep compiler quiet */
 }
 

@@ -524,7 +524,8 @@ check_table_kind(Relation rel)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
-				 errdetail("Only ordinary and partitioned tables can be guarded.")));
+				 errdetail("Only ordinary and partitioned tables can be guarded."),
+				 errtable(rel)));
 	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -896,7 +897,8 @@ tg_get_table(Oid relid, bool missing_ok)
 					 errmsg("table \"%s\" has no guarded balance column",
 							tg_rel_display_name(relid)),
 					 errhint("Call guard(%s, 'balance_column') first.",
-							 rel_literal(relid))));
+							 rel_literal(relid)),
+					 tg_errtable(relid)));
 	}
 	return table;
 }
@@ -921,12 +923,14 @@ tg_find_column(TgTable *table, const char *colname, const char *argname)
 							tg_rel_display_name(table->relid)),
 					 errdetail("A guarded column was dropped, or its type changed to one that cannot be guarded."),
 					 errhint("Call guard(%s, 'balance_column') first.",
-							 rel_literal(table->relid))));
+							 rel_literal(table->relid)),
+					 tg_errtable(table->relid)));
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_COLUMN),
 				 errmsg("table \"%s\" has several guarded balance columns",
 						tg_rel_display_name(table->relid)),
-				 errhint("Name one with %s.", argname)));
+				 errhint("Name one with %s.", argname),
+				 tg_errtable(table->relid)));
 	}
 
 	for (i = 0; i < table->ncolumns; i++)
@@ -938,7 +942,8 @@ tg_find_column(TgTable *table, const char *colname, const char *argname)
 			 errmsg("column \"%s\" of table \"%s\" is not guarded",
 					colname, tg_rel_display_name(table->relid)),
 			 errhint("Call guard(%s, %s) first.",
-					 rel_literal(table->relid), quote_literal_cstr(colname))));
+					 rel_literal(table->relid), quote_literal_cstr(colname)),
+			 tg_errtable(table->relid)));
 	return NULL;				/* keep compiler quiet */
 }
 
@@ -1190,7 +1195,8 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
-						colname, RelationGetRelationName(rel))));
+						colname, RelationGetRelationName(rel)),
+				 errtable(rel)));
 	if (attnum < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1313,7 +1319,8 @@ tg_unguard(Oid relid, const char *colname)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("column \"%s\" of table \"%s\" is not guarded",
-						colname, RelationGetRelationName(rel))));
+						colname, RelationGetRelationName(rel)),
+				 errtable(rel)));
 
 	CacheInvalidateRelcache(rel);
 	relation_close(rel, NoLock);

@@ -219,6 +219,7 @@ extern Numeric tg_numeric_sub(Numeric a, Numeric b);
 extern int	tg_numeric_cmp(Numeric a, Numeric b);
 extern char *tg_numeric_display(Numeric n);
 extern int	tg_errtablecol(Oid relid, AttrNumber attnum);
+extern int	tg_errtable(Oid relid);
 
 /* engine.c */
 extern TgStatus tg_execute(TgRequest *request, TgLegResult *results);
