@@ -77,5 +77,18 @@ SELECT guard('k_ci_t', 'balance');
 SELECT from_balance, to_balance FROM transfer('k_ci_t', 'ALICE', 'Bob', 3);
 SELECT * FROM tg_try($$SELECT * FROM transfer('k_ci_t', 'alice', 'ALICE', 1)$$);
 
-DROP TABLE k_int8, k_int4, k_int2, k_num, k_uuid, k_text, k_ci_t;
+-- a name key longer than name holds is refused, never cut onto another row
+CREATE TABLE k_name (id name PRIMARY KEY, balance int NOT NULL);
+INSERT INTO k_name VALUES (repeat('a', 63), 10), ('b', 10);
+SELECT guard('k_name', 'balance');
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_name', 'b', repeat('a', 63) || 'zzz', 5)$$);
+SELECT from_balance, to_balance FROM transfer('k_name', 'b', repeat('a', 63), 5);
+-- a text key for a numeric(10,0) key column is not rounded onto a neighbour
+CREATE TABLE k_num0 (id numeric(10,0) PRIMARY KEY, balance int NOT NULL);
+INSERT INTO k_num0 VALUES (1, 10), (2, 10);
+SELECT guard('k_num0', 'balance');
+SELECT * FROM tg_try($$SELECT * FROM transfer('k_num0', '1', '1.5', 5)$$);
+SELECT * FROM k_num0 ORDER BY id;
+
+DROP TABLE k_int8, k_int4, k_int2, k_num, k_uuid, k_text, k_ci_t, k_name, k_num0;
 DROP COLLATION k_ci;

@@ -273,7 +273,7 @@ transfer_guard_try_transfer(PG_FUNCTION_ARGS)
 
 /* ---- transfer_batch ---- */
 
-static void
+static pg_attribute_noreturn() void
 raise_bad_leg(int legno, const char *msg)
 {
 	ereport(ERROR,

@@ -128,8 +128,10 @@ tg_key_convert(TgTable *table, Datum value, Oid valtype, const char *argname)
 
 	/* an untyped literal passed to "any" arrives as a C string */
 	if (valtype == UNKNOWNOID)
-		return OidInputFunctionCall(table->key_input, DatumGetCString(value),
-									table->key_ioparam, -1);
+	{
+		value = CStringGetTextDatum(DatumGetCString(value));
+		valtype = TEXTOID;
+	}
 
 	if (is_string_type(valtype))
 	{
@@ -144,6 +146,13 @@ tg_key_convert(TgTable *table, Datum value, Oid valtype, const char *argname)
 			s = TextDatumGetCString(DirectFunctionCall1(rtrim1, value));
 		else
 			s = TextDatumGetCString(value);
+		/* name's input cuts a long value to 63 bytes: a key it cannot hold */
+		if (keytype == NAMEOID && strlen(s) >= NAMEDATALEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s is too long for key column \"%s\" of type name",
+							argname, NameStr(table->key_name)),
+					 tg_errtablecol(table->relid, table->key_attnum)));
 		return OidInputFunctionCall(table->key_input, s, table->key_ioparam, -1);
 	}
 

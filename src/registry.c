@@ -324,7 +324,9 @@ tg_extension_relation(const char *name, bool missing_ok)
 	for (i = 0; i < (int) TG_EXT_RELS; i++)
 		if (strcmp(tg_ext_rel_names[i], name) == 0)
 			break;
-	Assert(i < (int) TG_EXT_RELS);
+	if (i == (int) TG_EXT_RELS)
+		elog(ERROR, "unknown relation \"%s\" of extension \"%s\"",
+			 name, TG_EXTENSION_NAME);
 
 	if (!OidIsValid(tg_ext_rels[i]))
 		tg_ext_rels[i] = get_relname_relid(name, extension_namespace());
@@ -485,7 +487,7 @@ find_key_column(Relation rel, AttrNumber wanted, bool *ambiguous)
 	return found;
 }
 
-static void
+static pg_attribute_noreturn() void
 raise_no_key(Relation rel, const char *key_column, bool ambiguous)
 {
 	if (key_column)
