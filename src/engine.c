@@ -249,11 +249,18 @@ qualified_table(TgTable *table)
  * Prepare and keep a plan.  Callers assign the cache slot only after
  * SPI_keepplan succeeded, so an error never leaves a half-made plan in the
  * cache.
+ *
+ * The plan is generic: the statements look up rows by key through the key's
+ * unique index whatever the parameters are, and a custom plan (which the
+ * plan cache would otherwise keep choosing for "= ANY ($1)", whose cost it
+ * cannot tell from the generic one) means planning the statement again at
+ * every call.
  */
 static SPIPlanPtr
 prepare_kept(const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes,
+										  CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,

@@ -83,7 +83,8 @@ get_journal_plan(void)
 				   " $7::pg_catalog.regclass, $8, $9, $10, $11, $12, $13,"
 				   " pg_catalog.pg_current_xact_id(), $14)",
 				   tg_extension_relation_name(TG_JOURNAL_NAME));
-	plan = SPI_prepare(sql, JOURNAL_NARGS, argtypes);
+	plan = SPI_prepare_cursor(sql, JOURNAL_NARGS, argtypes,
+							  CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for the journal: %s",
 			 SPI_result_code_string(SPI_result));
