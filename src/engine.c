@@ -138,7 +138,7 @@ op_table(OpState *st, Oid relid)
 }
 
 static int
-column_index(TgTable *table, TgColumn *col)
+column_index(const TgTable *table, const TgColumn *col)
 {
 	return (int) (col - table->columns);
 }

@@ -388,7 +388,8 @@ parse_leg(JsonbContainer *obj, int legno, TgLegSpec *spec)
 				break;
 		if (f == (int) NFIELDS)
 			raise_bad_leg(legno, psprintf("unknown field \"%s\"", name));
-		tok = JsonbIteratorNext(&it, &v, true);
+		/* the field's value */
+		(void) JsonbIteratorNext(&it, &v, true);
 		found[f] = palloc(sizeof(JsonbValue));
 		*found[f] = v;
 	}

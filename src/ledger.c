@@ -286,16 +286,16 @@ container_field(JsonbContainer *obj, const char *name)
  * naming the first difference.
  */
 static void
-raise_mismatch(const char *key, Jsonb *stored, Jsonb *now)
+raise_mismatch(const char *key, Jsonb *stored, Jsonb *requested)
 {
 	static const char *const fields[] = {
 		"from_table", "from_column", "from_key", "to_table", "to_column",
 		"to_key", "amount"
 	};
 	JsonbValue *kind_then = field(&stored->root, "kind");
-	JsonbValue *kind_now = field(&now->root, "kind");
+	JsonbValue *kind_now = field(&requested->root, "kind");
 	JsonbContainer *legs_then = container_field(&stored->root, "legs");
-	JsonbContainer *legs_now = container_field(&now->root, "legs");
+	JsonbContainer *legs_now = container_field(&requested->root, "legs");
 	int			n_then = JsonContainerSize(legs_then);
 	int			n_now = JsonContainerSize(legs_now);
 	char	   *detail = NULL;
@@ -358,7 +358,7 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 	bool		isnull;
 	Jsonb	   *stored;
 	Jsonb	   *stored_result;
-	Jsonb	   *now;
+	Jsonb	   *requested;
 	int			i;
 
 	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
@@ -383,11 +383,11 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 	stored_result = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
 												 SPI_tuptable->tupdesc, 2,
 												 &isnull));
-	now = DatumGetJsonbP(jsonb_from_cstring(request_json(is_batch, records,
-														 nlegs)));
+	requested = DatumGetJsonbP(jsonb_from_cstring(request_json(is_batch, records,
+															   nlegs)));
 	if (!DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(stored),
-										  JsonbPGetDatum(now))))
-		raise_mismatch(key, stored, now);
+										  JsonbPGetDatum(requested))))
+		raise_mismatch(key, stored, requested);
 
 	/* the same request: its recorded results, copied out of SPI's memory */
 	for (i = 0; i < nlegs; i++)

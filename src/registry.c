@@ -325,8 +325,11 @@ tg_extension_relation(const char *name, bool missing_ok)
 		if (strcmp(tg_ext_rel_names[i], name) == 0)
 			break;
 	if (i == (int) TG_EXT_RELS)
+	{
 		elog(ERROR, "unknown relation \"%s\" of extension \"%s\"",
 			 name, TG_EXTENSION_NAME);
+		return InvalidOid;		/* keep the analyzers quiet */
+	}
 
 	if (!OidIsValid(tg_ext_rels[i]))
 		tg_ext_rels[i] = get_relname_relid(name, extension_namespace());
@@ -883,16 +886,21 @@ tg_get_table(Oid relid, bool missing_ok)
 		table->valid = false;
 
 	/* replace the stale entry, if any, only once the new one is complete */
-	entry = hash_search(tg_tables, &relid, table ? HASH_ENTER : HASH_FIND,
-						&found);
-	if (entry && found)
-		retire_table(entry->table);
 	if (table)
+	{
+		entry = hash_search(tg_tables, &relid, HASH_ENTER, &found);
+		if (found)
+			retire_table(entry->table);
 		entry->table = table;
+	}
 	else
 	{
+		entry = hash_search(tg_tables, &relid, HASH_FIND, NULL);
 		if (entry)
+		{
+			retire_table(entry->table);
 			hash_search(tg_tables, &relid, HASH_REMOVE, NULL);
+		}
 		if (!missing_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
