@@ -81,13 +81,17 @@ RESET ROLE;
 SELECT caller, idempotency_key FROM transfer_guard_idempotency
  WHERE idempotency_key = 'order-1' ORDER BY caller;
 
--- a NULL key is no key; the empty string is a key
+-- a NULL key is no key; the empty string is refused (a client sending ''
+-- for "no key" would otherwise be replayed forever), and so is a huge key
 SELECT count(*) AS two_moves FROM (
 	SELECT * FROM transfer('i_acc', 1, 2, 1, idempotency_key => NULL)
 	UNION ALL
 	SELECT * FROM transfer('i_acc', 1, 2, 1, idempotency_key => NULL)) AS m;
-SELECT status FROM try_transfer('i_acc', 1, 2, 1, idempotency_key => '');
-SELECT status FROM try_transfer('i_acc', 1, 2, 1, idempotency_key => '');
+SELECT * FROM tg_try($$SELECT * FROM try_transfer('i_acc', 1, 2, 1, idempotency_key => '')$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer_batch('[]', idempotency_key => '')$$);
+SELECT * FROM tg_try($$SELECT * FROM transfer('i_acc', 1, 2, 1, idempotency_key => repeat('k', 1001))$$);
+SELECT status FROM try_transfer('i_acc', 1, 2, 1, idempotency_key => repeat('k', 1000));
+SELECT status FROM try_transfer('i_acc', 1, 2, 1, idempotency_key => repeat('k', 1000));
 
 -- validation still comes first: a replayed key does not hide bad arguments
 SELECT * FROM tg_try($$SELECT * FROM transfer('i_acc', 1, 2, -10, idempotency_key => 'order-1')$$);

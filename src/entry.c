@@ -44,6 +44,9 @@ PG_MODULE_MAGIC;
 #define TRY_RESULT_NATTS			4
 #define BATCH_RESULT_NATTS			4
 
+/* the longest idempotency key, in bytes */
+#define TG_IDEMPOTENCY_KEY_MAX		1000
+
 /* an optional argument the SQL declaration may not have (1.0) */
 #define OPTIONAL_ARG_PRESENT(n)	(PG_NARGS() > (n) && !PG_ARGISNULL(n))
 
@@ -143,11 +146,31 @@ declared_key_types(FunctionCallInfo fcinfo, TgLegSpec *spec)
 	spec->to_key_type = TEXTOID;
 }
 
+/*
+ * An idempotency key, or NULL for none.  The empty string is refused: a
+ * client sending '' to mean "no key" would otherwise have every request
+ * after its first replayed, silently.  A key must also fit the index of
+ * the idempotency records.
+ */
 static const char *
 optional_idempotency_key(FunctionCallInfo fcinfo, int argno)
 {
-	return OPTIONAL_ARG_PRESENT(argno) ?
-		TextDatumGetCString(PG_GETARG_DATUM(argno)) : NULL;
+	char	   *key;
+
+	if (!OPTIONAL_ARG_PRESENT(argno))
+		return NULL;
+	key = TextDatumGetCString(PG_GETARG_DATUM(argno));
+	if (key[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency_key must not be empty"),
+				 errhint("Pass NULL for a request without a key.")));
+	if (strlen(key) > TG_IDEMPOTENCY_KEY_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency_key is longer than %d bytes",
+						TG_IDEMPOTENCY_KEY_MAX)));
+	return key;
 }
 
 /*
@@ -432,6 +455,7 @@ transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Tuplestorestate *store;
 	MemoryContext old;
+	const char *idempotency_key;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		(rsinfo->allowedModes & SFRM_Materialize) == 0)
@@ -464,6 +488,7 @@ transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
 		i++;
 	}
 
+	idempotency_key = optional_idempotency_key(fcinfo, 2);
 	if (nlegs > 0)
 	{
 		TgRequest	req;
@@ -473,7 +498,7 @@ transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
 		req.nlegs = nlegs;
 		req.nowait = PG_GETARG_BOOL(1);
 		req.is_batch = true;
-		req.idempotency_key = optional_idempotency_key(fcinfo, 2);
+		req.idempotency_key = idempotency_key;
 		tg_execute(&req, results);
 	}
 
