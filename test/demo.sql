@@ -34,3 +34,18 @@ SELECT * FROM accounts ORDER BY id;
 \echo '-- Two legs in one call, all or none, locked in one global order.'
 SELECT * FROM transfer_batch('[{"from_table":"accounts","from_key":1,"to_key":2,"amount":5},{"from_table":"accounts","from_key":3,"to_key":1,"amount":7}]');
 SELECT * FROM accounts ORDER BY id;
+
+\echo
+\echo '-- try_transfer reports a business outcome as a status, not an error.'
+SELECT * FROM try_transfer('accounts', 3, 1, 1000);
+
+\echo
+\echo '-- A retried request with the same idempotency key moves nothing twice.'
+SELECT * FROM transfer('accounts', 1, 3, 10, idempotency_key => 'order-42');
+SELECT * FROM transfer('accounts', 1, 3, 10, idempotency_key => 'order-42');
+SELECT * FROM accounts ORDER BY id;
+
+\echo
+\echo '-- Every move is in the journal.'
+SELECT transfer_id, from_table, from_key, to_key, amount, from_balance, to_balance, idempotency_key
+  FROM transfer_guard_journal ORDER BY transfer_id;
