@@ -1,4 +1,3 @@
--- one call of transfer(); parameters untyped under -M prepared (text overload)
-\set a random(1, :n)
-\set b 1 + (:a + random(0, :n - 2)) % :n
+-- transfer(), as a driver sends it: under -M prepared the keys are untyped
+-- parameters, which resolve to the text overload (after keys.sql)
 SELECT * FROM transfer('accounts', :a, :b, 1);

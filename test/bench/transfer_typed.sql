@@ -1,0 +1,2 @@
+-- transfer() with bigint keys: the anyelement overload (after keys.sql)
+SELECT * FROM transfer('accounts', :a::bigint, :b::bigint, 1);
