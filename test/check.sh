@@ -32,6 +32,12 @@ STEPS=(
 	regress		# pg_regress: REGRESS in the Makefile, sql/ and expected/
 	isolation	# pg_isolation_regress: ISOLATION in the Makefile, test/isolation/
 	pgtap		# pg_prove: test/pgtap/*.sql, the installed surface and privileges
+	dump		# test/dump/round_trip.sh: pg_dump and restore keep guards, journal, keys
+	clients		# test/clients/run.sh: Django, psycopg 3, asyncpg, node-postgres
+	stress		# test/stress/bank.sh: the bank invariant under concurrent load (quick form)
+	crash		# test/tap/run.sh: crash recovery, with PostgreSQL's Perl TAP framework
+	fuzz		# test/fuzz/run.sh hostile fuzz: odd and hostile input, random calls and DDL
+	attack		# test/fuzz/run.sh attack: planted objects, privileges, RLS, injection, install script
 )
 
 TG_STRICT_CFLAGS="-Werror -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare"
@@ -116,6 +122,20 @@ step_isolation()
 # of their order; they run in name order all the same, the structural checks
 # (01_) before the behavioural ones, so that a server crash in the latter
 # cannot fail the former.  Counts files: a file passes when all its tests pass.
+step_dump()
+{
+	local log="$TG_WORK/dump.log" status=0 passed failed
+
+	"$TG_ROOT/test/dump/round_trip.sh" 2>&1 | tee "$log" || status=$?
+	passed=$(grep -c '^ok - ' "$log" || true)
+	failed=$(grep -c '^not ok - ' "$log" || true)
+	if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		failed=1
+	fi
+	tg_record dump "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
+
 step_pgtap()
 {
 	local db=transfer_guard_pgtap log="$TG_WORK/pgtap.log" files total failed status=0
@@ -145,6 +165,94 @@ step_pgtap()
 	fi
 	tg_record pgtap $((total - failed)) "$failed"
 	[ "$failed" -eq 0 ]
+}
+
+# Real clients calling the extension: Django, psycopg 3, asyncpg and
+# node-postgres (test/clients/run.sh, each suite in a database of its own).
+# Counts tests; a suite that does not report counts as one failure.
+step_clients()
+{
+	local log="$TG_WORK/clients.log" passed failed status=0
+
+	"$TG_ROOT/test/clients/run.sh" 2>&1 | tee "$log" || status=$?
+	if ! read -r passed failed < <(sed -nE \
+		's/^clients: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1); then
+		passed=0 failed=1
+	fi
+	if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		failed=1
+	fi
+	tg_record clients "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
+
+# The bank invariant under concurrent load: test/stress/bank.sh in its quick
+# form (its --long form runs on request only).  Counts shapes: a shape passes
+# when all its checks pass.
+step_stress()
+{
+	local log="$TG_WORK/stress.log" passed failed status=0
+
+	"$TG_ROOT/test/stress/bank.sh" --in-cluster 2>&1 | tee "$log" || status=$?
+	passed=$(grep -c ': PASS$' "$log" || true)
+	failed=$(grep -c ': FAIL$' "$log" || true)
+	if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		failed=1
+	fi
+	tg_record stress "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
+
+# Crash recovery: test/tap/run.sh, PostgreSQL's Perl TAP framework, which
+# makes clusters of its own (not this step's) and crashes them under load.
+# Counts test files: a file passes when all its tests pass.
+step_crash()
+{
+	local log="$TG_WORK/crash.log" total failed status=0
+
+	total=$(find "$TG_ROOT/test/tap/t" -name '*.pl' -type f | wc -l)
+	"$TG_ROOT/test/tap/run.sh" 2>&1 | tee "$log" || status=$?
+	# as for pgTAP: failing files are listed as "FILE (Wstat: ...)"
+	if grep -qE '^Files=[0-9]+' "$log"; then
+		failed=$(grep -cE '^[^[:space:]]+\.pl[[:space:]]+\(Wstat:' "$log" || true)
+		if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+			failed=1
+		fi
+	else
+		failed=$total
+	fi
+	tg_record crash $((total - failed)) "$failed"
+	[ "$failed" -eq 0 ]
+}
+
+# Hostile input, the fuzz loop and the attacks: test/fuzz/run.sh, whose last
+# line is "N passed, N failed", counting checks.  TG_FUZZ_SECONDS sets the
+# fuzz's run time (default 40), TG_FUZZ_SEED repeats a run.
+tg_fuzz_step()
+{
+	local step=$1 log="$TG_WORK/$1.log" passed=0 failed=1 status=0
+	shift
+
+	"$TG_ROOT/test/fuzz/run.sh" "$@" 2>&1 | tee "$log" || status=$?
+	if read -r passed failed < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$log" | tail -1); then
+		if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+			failed=1
+		fi
+	else
+		passed=0 failed=1
+	fi
+	tg_record "$step" "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
+
+step_fuzz()
+{
+	tg_fuzz_step fuzz hostile fuzz
+}
+
+step_attack()
+{
+	tg_fuzz_step attack attack
 }
 
 # ---------------------------------------------------------------------------

@@ -27,6 +27,14 @@ TG_TEST_PACKAGES=(
 	"postgresql-$TG_PG_MAJOR-pgtap"
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
+	# test/clients: Django (with psycopg2, which Debian 12's Django 3.2
+	# uses), psycopg 3, asyncpg, asgiref; Node.js for node-postgres
+	python3-django
+	python3-psycopg2
+	python3-psycopg
+	python3-asyncpg
+	python3-asgiref
+	nodejs
 )
 
 # The repository root: the parent of the directory holding this file.
@@ -114,7 +122,25 @@ tg_prepare()
 # collides with the machine's own clusters), exports PGHOST, PGPORT, PGUSER,
 # PGPASSWORD and PGDATABASE, runs the command, prints the server log if the
 # command failed, drops the cluster and returns the command's status.
+#
+# The cluster takes the first free port from 5432 on (pg_virtualenv takes
+# PGPORT when set), so that a second run on the same machine, or a cluster
+# left by another tool, does not make it fail with a port conflict.
+tg_free_port()
+{
+	local port
+
+	for port in $(seq 5432 5531); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
+			[ ! -e "/var/run/postgresql/.s.PGSQL.$port" ]; then
+			echo "$port"
+			return 0
+		fi
+	done
+	echo 5432
+}
+
 tg_virtualenv()
 {
-	pg_virtualenv -t -v "$TG_PG_MAJOR" "$@"
+	PGPORT=$(tg_free_port) pg_virtualenv -t -v "$TG_PG_MAJOR" "$@"
 }

@@ -1,0 +1,242 @@
+#!/bin/bash
+#
+# test/stress/bank.sh -- the bank invariant under concurrent load
+#
+#     test/stress/bank.sh                  quick form: every shape, a few seconds each (about 1 min)
+#     test/stress/bank.sh --long           long form: 1,000,000 transfer transactions per shape
+#                                          (about 30 min on 2 cores)
+#     test/stress/bank.sh --transfers N    N transfer transactions per shape
+#     test/stress/bank.sh --seconds N      N seconds per shape (quick form; default 7)
+#     test/check.sh stress                 the quick form, as a step of the test suite
+#
+# Claim: however transfer() and transfer_batch() calls interleave, money is
+# neither created nor destroyed and no guard is crossed.  Every consistent
+# snapshot shows, for each guarded table, the starting number of accounts,
+# the starting total, no NULL balance, no balance below the floor and none
+# above the ceiling, and every balance equal to its start plus the journal's
+# credits minus its debits; and no two calls ever deadlock.
+#
+# Two tables (see setup.sql): bank (bigint, floor 0, ceiling 250, every
+# account starting at 100) and ledger (numeric(14,2), floor -500, no ceiling,
+# starting at 0).  For each shape (8 accounts per table, where every client
+# fights over the same rows, and 10,000; with 8, 32 and 64 clients):
+#
+#   - pgbench transfer clients (transfer.sql) run single transfers and
+#     batches of 2-5 legs in both directions between random accounts, with
+#     amounts often larger than the source balance or the room under the
+#     ceiling; stress_step() counts each refusal (23514) and lets any other
+#     error abort the client;
+#   - 2 pgbench auditor clients (audit.sql) check the invariants over and
+#     over, each audit in one REPEATABLE READ snapshot;
+#   - a violation seen by either is recorded and then aborts its client.
+#
+# The database runs with synchronous_commit = off, for throughput: that
+# changes what a crash may lose (see test/tap), not what concurrent
+# transactions see.
+#
+# A shape passes when: no violation was recorded, no client aborted (an
+# unexpected error), pgbench counted no failed transaction and
+# pg_stat_database counted no deadlock, the auditors completed audits, the
+# shape exercised what it claims to (moves done, refusals for the floor and
+# for the ceiling, batches done), the counters of work done add up to the
+# transactions pgbench reports, the journal holds one row per move done (a
+# transfer or a batch leg), and a final check after the load (the same
+# invariants in a fresh snapshot, a recount through the primary key index
+# that agrees with a sequential scan, and amcheck of that index against the
+# heap) finds nothing.
+#
+# The figures of every shape are printed, one line per shape, and written to
+# test/stress/last-quick.txt or last-long.txt (not kept in git).
+#
+# Without --in-cluster (which test/check.sh passes), the script prepares the
+# packages, builds and installs the extension as test/check.sh does
+# (TG_NO_BUILD=1 uses the installed one), and runs itself in a throwaway
+# pg_virtualenv cluster.  With --in-cluster it uses the cluster named by
+# PGHOST, PGPORT, PGUSER and PGDATABASE, in a database tg_stress it creates.
+#
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+mode=quick
+seconds=7
+transfers=
+in_cluster=0
+args=("$@")
+
+usage()
+{
+	sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+		--long) mode=long; transfers=${transfers:-1000000} ;;
+		--transfers) mode=long; transfers=${2:?}; shift ;;
+		--seconds) seconds=${2:?}; shift ;;
+		--in-cluster) in_cluster=1 ;;
+		*) usage ;;
+	esac
+	shift
+done
+
+if [ "$in_cluster" = 0 ]; then
+	source "$here/../lib/prepare.sh"
+	tg_prepare "${TG_BUILD_PACKAGES[@]}"
+	tg_virtualenv "$0" --in-cluster "${args[@]}"
+	exit
+fi
+
+export PATH="/usr/lib/postgresql/15/bin:$PATH"
+db=tg_stress
+auditors=2
+shapes=(			# accounts per table, transfer clients
+	"8 8"
+	"8 32"
+	"8 64"
+	"10000 8"
+	"10000 32"
+	"10000 64"
+)
+figures="$here/last-$mode.txt"
+work=$(mktemp -d -t tg_stress.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+sql()
+{
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" "$@"
+}
+
+say()
+{
+	printf '%s\n' "$*" | tee -a "$figures"
+}
+
+# the counter KIND summed over all clients
+count()
+{
+	sql -c "SELECT coalesce(sum(n), 0) FROM stress_counts WHERE kind = '$1'"
+}
+
+# wait until no other session is connected to the database (the pgbench
+# backends have exited and flushed their statistics)
+wait_idle()
+{
+	local i
+	for i in $(seq 100); do
+		if [ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")" = 0 ]; then
+			sleep 0.5
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "bank.sh: sessions still connected to $db" >&2
+	return 1
+}
+
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
+	-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+sql -c "ALTER DATABASE $db SET synchronous_commit = off"
+sql -f "$here/setup.sql"
+
+: >"$figures"
+say "bank invariant stress, $mode form, $(date -u '+%Y-%m-%d %H:%M UTC'), $(psql -X -A -t -d "$db" -c 'SHOW server_version'), $(nproc) cores"
+if [ "$mode" = long ]; then
+	say "  $transfers transfer transactions per shape, $auditors auditors"
+else
+	say "  $seconds s per shape, $auditors auditors"
+fi
+
+shapes_passed=0
+shapes_failed=0
+for shape in "${shapes[@]}"; do
+	read -r accounts clients <<<"$shape"
+	problems=()
+
+	sql -c "SELECT stress_reset($accounts)" -c "VACUUM ANALYZE bank" \
+		-c "VACUUM ANALYZE ledger" >/dev/null
+	deadlocks_before=$(sql -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+
+	# the auditors run until the transfer clients are done
+	pgbench -n -M prepared -c "$auditors" -j 1 -T 100000 -f "$here/audit.sql" "$db" \
+		>"$work/audit.out" 2>"$work/audit.err" &
+	audit_pid=$!
+
+	if [ "$mode" = long ]; then
+		limit=(-t $(((transfers + clients - 1) / clients)))
+	else
+		limit=(-T "$seconds")
+	fi
+	status=0
+	pgbench -n -M prepared -c "$clients" -j 2 "${limit[@]}" -D n="$accounts" \
+		-f "$here/transfer.sql" "$db" >"$work/transfer.out" 2>"$work/transfer.err" || status=$?
+
+	auditors_alive=1
+	kill -TERM "$audit_pid" 2>/dev/null || auditors_alive=0
+	wait "$audit_pid" 2>/dev/null || true
+	wait_idle || problems+=("sessions did not end")
+
+	processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/transfer.out")
+	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/transfer.out")
+	tps=$(sed -n 's/^tps = \([0-9]*\.[0-9]\).*/\1/p' "$work/transfer.out")
+	# a client aborts on an unexpected error, or deliberately after it found
+	# a violation (stress_fail)
+	aborted=$(cat "$work/transfer.err" "$work/audit.err" | grep -cE 'client [0-9]+ (script [0-9]+ )?aborted' || true)
+	unexpected=$(cat "$work/transfer.err" "$work/audit.err" | grep -E 'client [0-9]+ (script [0-9]+ )?aborted' |
+		grep -cv 'bank invariant violated' || true)
+	deadlocks_after=$(sql -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+	deadlocks=$((deadlocks_after - deadlocks_before))
+
+	single_ok=$(count single_ok)
+	single_floor=$(count single_refused_floor)
+	single_ceiling=$(count single_refused_ceiling)
+	batch_ok=$(count batch_ok)
+	batch_legs=$(count batch_legs)
+	batch_floor=$(count batch_refused_floor)
+	batch_ceiling=$(count batch_refused_ceiling)
+	audits=$(count audit)
+	ok=$((single_ok + batch_ok))
+	refused_floor=$((single_floor + batch_floor))
+	refused_ceiling=$((single_ceiling + batch_ceiling))
+	attempted=$((ok + refused_floor + refused_ceiling))
+	journal=$(sql -c "SELECT count(*) FROM transfer_guard_journal WHERE transfer_id > (SELECT min(journal_after) FROM stress_expect)")
+
+	final=$(sql -c "SELECT stress_final()" 2>&1) || problems+=("final check failed: $final")
+	violations=$(sql -c "SELECT count(*) FROM stress_violations")
+
+	[ "$violations" = 0 ] || problems+=("$violations violation(s)")
+	[ "$aborted" = 0 ] || problems+=("$aborted client(s) aborted")
+	[ "$status" = 0 ] || problems+=("transfer pgbench exited with status $status")
+	[ "$auditors_alive" = 1 ] || problems+=("auditor pgbench had exited before the end")
+	[ -n "$processed" ] || problems+=("no pgbench report")
+	[ "${failed:-1}" = 0 ] || problems+=("pgbench counted ${failed:-?} failed transaction(s)")
+	[ "$deadlocks" = 0 ] || problems+=("$deadlocks deadlock(s)")
+	[ "$audits" -gt 0 ] || problems+=("no audit completed")
+	[ "$attempted" = "${processed:-}" ] ||
+		problems+=("the counters add up to $attempted transactions, pgbench reports ${processed:-none}")
+	[ "$journal" = $((single_ok + batch_legs)) ] ||
+		problems+=("the journal holds $journal rows for $((single_ok + batch_legs)) moves done")
+	[ "$single_ok" -gt 0 ] && [ "$batch_ok" -gt 0 ] || problems+=("no single transfer or no batch succeeded")
+	[ "$refused_floor" -gt 0 ] && [ "$refused_ceiling" -gt 0 ] ||
+		problems+=("the floor or the ceiling never refused a move")
+
+	say "$(printf 'accounts=%-5s clients=%-2s attempted %s: ok %s, refused %s (floor %s, ceiling %s); batches ok %s (%s legs); journal rows %s; audits %s; violations %s; deadlocks %s; failed %s; unexpected errors %s; tps %s: %s' \
+		"$accounts" "$clients" "$attempted" "$ok" $((refused_floor + refused_ceiling)) \
+		"$refused_floor" "$refused_ceiling" "$batch_ok" "$batch_legs" "$journal" "$audits" \
+		"$violations" "$deadlocks" "${failed:-?}" "$unexpected" "${tps:-?}" \
+		"$([ ${#problems[@]} -eq 0 ] && echo PASS || echo FAIL)")"
+	if [ ${#problems[@]} -eq 0 ]; then
+		shapes_passed=$((shapes_passed + 1))
+	else
+		shapes_failed=$((shapes_failed + 1))
+		for p in "${problems[@]}"; do
+			say "    $p"
+		done
+		sql -c "SELECT format('    %s: %s', who, what) FROM stress_violations ORDER BY at LIMIT 20" | tee -a "$figures"
+		grep -hE 'aborted|ERROR|error' "$work/transfer.err" "$work/audit.err" | head -20 || true
+	fi
+done
+
+say "bank stress: $shapes_passed shapes passed, $shapes_failed failed"
+psql -X -q -d postgres -c "DROP DATABASE $db" || true
+[ "$shapes_failed" -eq 0 ]
