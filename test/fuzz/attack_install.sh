@@ -62,17 +62,49 @@ for script in "$sharedir"/extension/transfer_guard--*.sql; do
 		"objects created: $objects; output: $out"
 done
 
-# 2. the objects of the extension, from a reference installation
-fresh "$ref" || exit 1
-q -d "$ref" -c 'CREATE EXTENSION transfer_guard' || exit 1
-mapfile -t objects < <(q -d "$ref" -F '|' -c "
+# the extension's objects in a database, as "type|identity" lines
+extension_objects()
+{
+	q -d "$1" -F '|' -c "
 	SELECT o.type, o.identity
 	  FROM pg_depend d, pg_identify_object(d.classid, d.objid, 0) o
 	 WHERE d.refclassid = 'pg_extension'::regclass
 	   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'transfer_guard')
 	   AND d.deptype = 'e'
 	   AND o.type IN ('table', 'sequence', 'view', 'function', 'index', 'type')
-	 ORDER BY 1, 2")
+	 ORDER BY 1, 2"
+}
+
+# the statement an unprivileged role plants for an object: planted_sql KIND IDENTITY
+planted_sql()
+{
+	case $1 in
+		table) echo "CREATE TABLE $2 (x int)" ;;
+		sequence) echo "CREATE SEQUENCE $2" ;;
+		view) echo "CREATE VIEW $2 AS SELECT 1 AS x" ;;
+		index) echo "CREATE TABLE public.atk_t (x int); CREATE INDEX ${2#public.} ON public.atk_t (x)" ;;
+		type) echo "CREATE TYPE $2 AS (x int)" ;;
+		function)
+			echo "CREATE FUNCTION $2 RETURNS void LANGUAGE sql
+				AS \$\$INSERT INTO public.atk_log VALUES (current_user)\$\$"
+			;;
+	esac
+}
+
+# SQL giving the owner of a planted object: owner_sql KIND IDENTITY
+owner_sql()
+{
+	case $1 in
+		function) echo "SELECT proowner::regrole FROM pg_proc WHERE oid = to_regprocedure('$2')" ;;
+		type) echo "SELECT typowner::regrole FROM pg_type WHERE oid = to_regtype('$2')" ;;
+		*) echo "SELECT relowner::regrole FROM pg_class WHERE oid = to_regclass('$2')" ;;
+	esac
+}
+
+# 2. the objects of the extension, from a reference installation
+fresh "$ref" || exit 1
+q -d "$ref" -c 'CREATE EXTENSION transfer_guard' || exit 1
+mapfile -t objects < <(extension_objects "$ref")
 q -d postgres -c "DROP DATABASE $ref"
 check "the reference installation has objects to attack (found ${#objects[@]})" \
 	"$([ ${#objects[@]} -ge 6 ] && echo 1)"
@@ -80,17 +112,7 @@ check "the reference installation has objects to attack (found ${#objects[@]})" 
 for entry in "${objects[@]}"; do
 	kind=${entry%%|*}
 	identity=${entry#*|}
-	case $kind in
-		table) plant="CREATE TABLE $identity (x int)" ;;
-		sequence) plant="CREATE SEQUENCE $identity" ;;
-		view) plant="CREATE VIEW $identity AS SELECT 1 AS x" ;;
-		index) plant="CREATE TABLE public.atk_t (x int); CREATE INDEX ${identity#public.} ON public.atk_t (x)" ;;
-		type) plant="CREATE TYPE $identity AS (x int)" ;;
-		function)
-			plant="CREATE FUNCTION $identity RETURNS void LANGUAGE sql
-				AS \$\$INSERT INTO public.atk_log VALUES (current_user)\$\$"
-			;;
-	esac
+	plant=$(planted_sql "$kind" "$identity")
 	fresh "$db" || exit 1
 	q -d "$db" -c "GRANT CREATE ON SCHEMA public TO atk_installer" \
 		-c "CREATE TABLE public.atk_log (who name)" -c "GRANT INSERT ON public.atk_log TO PUBLIC" || exit 1
@@ -100,11 +122,7 @@ for entry in "${objects[@]}"; do
 	fi
 	out=$(q -d "$db" -c 'CREATE EXTENSION transfer_guard' 2>&1)
 	status=$?
-	case $kind in
-		function) owner="SELECT proowner::regrole FROM pg_proc WHERE oid = to_regprocedure('$identity')" ;;
-		type) owner="SELECT typowner::regrole FROM pg_type WHERE oid = to_regtype('$identity')" ;;
-		*) owner="SELECT relowner::regrole FROM pg_class WHERE oid = to_regclass('$identity')" ;;
-	esac
+	owner=$(owner_sql "$kind" "$identity")
 	state=$(q -d "$db" -c "SELECT
 		(SELECT count(*) FROM pg_extension WHERE extname = 'transfer_guard') || ' ' ||
 		(SELECT count(*) FROM public.atk_log) || ' ' || COALESCE(($owner)::text, 'gone')")
@@ -112,6 +130,47 @@ for entry in "${objects[@]}"; do
 		"$([ "$status" -ne 0 ] && [ "$state" = "0 0 atk_installer" ] && echo 1)" \
 		"CREATE EXTENSION exit status $status: $out
 extensions, planted-code runs, owner of the planted object: $state"
+done
+
+# 2b. the same for the upgrade: every object that only ALTER EXTENSION ...
+# UPDATE creates, planted beforehand, makes the update fail unrun
+fresh "$ref" || exit 1
+q -d "$ref" -c "CREATE EXTENSION transfer_guard VERSION '1.0'" || exit 1
+mapfile -t old_objects < <(extension_objects "$ref")
+q -d postgres -c "DROP DATABASE $ref"
+new_objects=()
+for entry in "${objects[@]}"; do
+	found=0
+	for old in "${old_objects[@]}"; do
+		[ "$old" = "$entry" ] && found=1
+	done
+	[ "$found" = 0 ] && new_objects+=("$entry")
+done
+check "the update to the current version creates objects to attack (found ${#new_objects[@]})" \
+	"$([ ${#new_objects[@]} -ge 3 ] && echo 1)"
+
+for entry in "${new_objects[@]}"; do
+	kind=${entry%%|*}
+	identity=${entry#*|}
+	plant=$(planted_sql "$kind" "$identity")
+	fresh "$db" || exit 1
+	q -d "$db" -c "CREATE EXTENSION transfer_guard VERSION '1.0'" \
+		-c "GRANT CREATE ON SCHEMA public TO atk_installer" \
+		-c "CREATE TABLE public.atk_log (who name)" -c "GRANT INSERT ON public.atk_log TO PUBLIC" || exit 1
+	if ! err=$(q -d "$db" -c "SET ROLE atk_installer" -c "$plant" 2>&1); then
+		check "$kind $identity can be planted before the update by an unprivileged role (test setup)" 0 "$err"
+		continue
+	fi
+	out=$(q -d "$db" -c 'ALTER EXTENSION transfer_guard UPDATE' 2>&1)
+	status=$?
+	owner=$(owner_sql "$kind" "$identity")
+	state=$(q -d "$db" -c "SELECT
+		(SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard') || ' ' ||
+		(SELECT count(*) FROM public.atk_log) || ' ' || COALESCE(($owner)::text, 'gone')")
+	check "a planted $kind $identity makes ALTER EXTENSION UPDATE fail, unrun, and stays the attacker's" \
+		"$([ "$status" -ne 0 ] && [ "$state" = "1.0 0 atk_installer" ] && echo 1)" \
+		"ALTER EXTENSION exit status $status: $out
+version, planted-code runs, owner of the planted object: $state"
 done
 
 # 3. a same-name function with other arguments cannot be refused by the
