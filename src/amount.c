@@ -102,6 +102,28 @@ tg_errtablecol(Oid relid, AttrNumber attnum)
 	return 0;
 }
 
+/* the smallest and largest value of an integer type, as numeric */
+void
+tg_integer_range(Oid typid, Numeric *lo, Numeric *hi)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			*lo = tg_int64_to_numeric(PG_INT16_MIN);
+			*hi = tg_int64_to_numeric(PG_INT16_MAX);
+			return;
+		case INT4OID:
+			*lo = tg_int64_to_numeric(PG_INT32_MIN);
+			*hi = tg_int64_to_numeric(PG_INT32_MAX);
+			return;
+		case INT8OID:
+			*lo = tg_int64_to_numeric(PG_INT64_MIN);
+			*hi = tg_int64_to_numeric(PG_INT64_MAX);
+			return;
+	}
+	elog(ERROR, "unexpected integer type %u", typid);
+}
+
 /*
  * Fill in the type facts of a guarded column: its base type, the scale it
  * keeps and the range it can store.  Called while building a cache entry,
@@ -124,16 +146,9 @@ tg_column_set_type(TgColumn *col, Oid typid, int32 typmod)
 	switch (basetypid)
 	{
 		case INT2OID:
-			col->type_min = tg_int64_to_numeric(PG_INT16_MIN);
-			col->type_max = tg_int64_to_numeric(PG_INT16_MAX);
-			break;
 		case INT4OID:
-			col->type_min = tg_int64_to_numeric(PG_INT32_MIN);
-			col->type_max = tg_int64_to_numeric(PG_INT32_MAX);
-			break;
 		case INT8OID:
-			col->type_min = tg_int64_to_numeric(PG_INT64_MIN);
-			col->type_max = tg_int64_to_numeric(PG_INT64_MAX);
+			tg_integer_range(basetypid, &col->type_min, &col->type_max);
 			break;
 		case NUMERICOID:
 			if (basetypmod >= (int32) VARHDRSZ)

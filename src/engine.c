@@ -256,8 +256,8 @@ qualified_table(TgTable *table)
  * cannot tell from the generic one) means planning the statement again at
  * every call.
  */
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *argtypes)
+SPIPlanPtr
+tg_prepare_kept(const char *sql, int nargs, Oid *argtypes)
 {
 	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes,
 										  CURSOR_OPT_GENERIC_PLAN);
@@ -303,7 +303,7 @@ lock_plan(TgTable *table, int mode, uint64 mask)
 					 qualified_table(table), key, key_eq_operator(table), key,
 					 suffix[mode]);
 
-	plan = prepare_kept(sql.data, 1, &table->key_arraytypid);
+	plan = tg_prepare_kept(sql.data, 1, &table->key_arraytypid);
 	old = MemoryContextSwitchTo(table->cxt);
 	mp = palloc(sizeof(TgMaskPlan));
 	MemoryContextSwitchTo(old);
@@ -333,7 +333,7 @@ exists_plan(TgTable *table)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s FROM %s WHERE %s %s ANY ($1)",
 					 key, qualified_table(table), key, key_eq_operator(table));
-	table->exists_plan = prepare_kept(sql.data, 1, &table->key_arraytypid);
+	table->exists_plan = tg_prepare_kept(sql.data, 1, &table->key_arraytypid);
 	return table->exists_plan;
 }
 
@@ -408,7 +408,7 @@ update_plan(TgTable *table, uint64 mask)
 					 quote_identifier(NameStr(table->key_name)),
 					 key_eq_operator(table), returning.data);
 
-	plan = prepare_kept(sql.data, nargs, argtypes);
+	plan = tg_prepare_kept(sql.data, nargs, argtypes);
 	old = MemoryContextSwitchTo(table->cxt);
 	up = palloc(sizeof(TgMaskPlan));
 	MemoryContextSwitchTo(old);
@@ -695,8 +695,7 @@ delta_param(OpTable *ot, OpRow *row, int c)
 		return NumericGetDatum(delta);
 
 	/* only a batch piling legs onto one bigint cell can exceed int8 */
-	lo = tg_int64_to_numeric(PG_INT64_MIN);
-	hi = tg_int64_to_numeric(PG_INT64_MAX);
+	tg_integer_range(INT8OID, &lo, &hi);
 	if (tg_numeric_cmp(delta, lo) < 0 || tg_numeric_cmp(delta, hi) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -878,12 +877,8 @@ resolve_legs(OpState *st, TgLegSpec *specs)
 
 		leg->record.from_relid = spec->from_relid;
 		leg->record.from_column = NameStr(from_col->name);
-		leg->record.from_key = OidOutputFunctionCall(leg->from_table->table->key_output,
-													 from_key);
 		leg->record.to_relid = spec->to_relid;
 		leg->record.to_column = NameStr(to_col->name);
-		leg->record.to_key = OidOutputFunctionCall(leg->to_table->table->key_output,
-												   to_key);
 		leg->record.amount = spec->amount;
 		leg->record.journal = from_col->journal || to_col->journal;
 	}
@@ -1022,11 +1017,26 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	error_context_stack = &errcb;
 
 	resolve_legs(&st, req->legs);
+
+	/*
+	 * The legs as the journal and the idempotency record store them; the
+	 * keys' text only when one of them will be written.
+	 */
 	records = palloc(sizeof(TgLegRecord) * st.nlegs);
 	for (i = 0; i < st.nlegs; i++)
+		journal |= st.legs[i].record.journal;
+	for (i = 0; i < st.nlegs; i++)
 	{
-		records[i] = st.legs[i].record;
-		journal |= records[i].journal;
+		OpLeg	   *leg = &st.legs[i];
+
+		if (journal || req->idempotency_key)
+		{
+			leg->record.from_key = OidOutputFunctionCall(leg->from_table->table->key_output,
+														 leg->from_row->key);
+			leg->record.to_key = OidOutputFunctionCall(leg->to_table->table->key_output,
+													   leg->to_row->key);
+		}
+		records[i] = leg->record;
 	}
 
 	/* the global lock order: table OID, then key */

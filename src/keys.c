@@ -74,21 +74,7 @@ numeric_to_integer_key(TgTable *table, Numeric n, const char *argname)
 	if (tg_numeric_cmp(truncated, n) != 0)
 		raise_key_not_exact(table, argname, n);
 
-	switch (table->key_basetypid)
-	{
-		case INT2OID:
-			lo = tg_int64_to_numeric(PG_INT16_MIN);
-			hi = tg_int64_to_numeric(PG_INT16_MAX);
-			break;
-		case INT4OID:
-			lo = tg_int64_to_numeric(PG_INT32_MIN);
-			hi = tg_int64_to_numeric(PG_INT32_MAX);
-			break;
-		default:
-			lo = tg_int64_to_numeric(PG_INT64_MIN);
-			hi = tg_int64_to_numeric(PG_INT64_MAX);
-			break;
-	}
+	tg_integer_range(table->key_basetypid, &lo, &hi);
 	if (tg_numeric_cmp(n, lo) < 0 || tg_numeric_cmp(n, hi) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

@@ -33,9 +33,6 @@
 #include "compat.h"
 #include "transfer_guard.h"
 
-#define TG_JOURNAL_NAME		"transfer_guard_journal"
-#define TG_IDEMPOTENCY_NAME "transfer_guard_idempotency"
-
 /*
  * Idempotency claims are advisory-class locks whose fourth field no SQL
  * function produces (pg_advisory_lock uses 1 and 2), so they never collide
@@ -47,9 +44,56 @@
 /* journal columns bound as parameters */
 #define JOURNAL_NARGS 14
 
-/* the kept journal INSERT and the journal it was prepared for */
-static SPIPlanPtr journal_plan = NULL;
-static Oid	journal_plan_relid = InvalidOid;
+/*
+ * A kept statement on one of the extension's relations, and the relation
+ * it was prepared for: if the extension was dropped and created again,
+ * the relation is a new one and the statement is prepared again (nothing
+ * can be running the old plan then).
+ */
+typedef struct LedgerStatement
+{
+	SPIPlanPtr	plan;
+	Oid			relid;
+} LedgerStatement;
+
+static LedgerStatement journal_insert;
+static LedgerStatement idempotency_select;
+static LedgerStatement idempotency_insert;
+
+static SPIPlanPtr
+ledger_plan(LedgerStatement *stmt, const char *relname, const char *sqlfmt,
+			int nargs, Oid *argtypes)
+{
+	Oid			relid = tg_extension_relation(relname, false);
+
+	if (stmt->plan && stmt->relid == relid)
+		return stmt->plan;
+	if (stmt->plan)
+		SPI_freeplan(stmt->plan);
+	stmt->plan = NULL;			/* until the new one is kept */
+	stmt->plan = tg_prepare_kept(psprintf(sqlfmt, tg_extension_relation_name(relname)),
+								 nargs, argtypes);
+	stmt->relid = relid;
+	return stmt->plan;
+}
+
+/*
+ * Run a ledger statement as the extension's owner: ordinary roles hold no
+ * privilege on the journal and the idempotency records.
+ */
+static int
+execute_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
+				 long tcount)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	tg_become_extension_owner(&save_userid, &save_sec_context);
+	rc = SPI_execute_plan(plan, values, nulls, false, tcount);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return rc;
+}
 
 bool
 tg_journal_available(void)
@@ -58,41 +102,21 @@ tg_journal_available(void)
 }
 
 static SPIPlanPtr
-get_journal_plan(void)
+journal_plan(void)
 {
-	Oid			relid = tg_extension_relation(TG_JOURNAL_NAME, false);
 	Oid			argtypes[JOURNAL_NARGS] = {
 		INT8OID, INT8OID, INT4OID, OIDOID, NAMEOID, TEXTOID, OIDOID,
 		NAMEOID, TEXTOID, NUMERICOID, NUMERICOID, NUMERICOID, NAMEOID,
 	TEXTOID};
-	SPIPlanPtr	plan;
-	char	   *sql;
 
-	if (journal_plan && journal_plan_relid == relid)
-		return journal_plan;
-
-	/* the journal was re-created: nothing can be running the old plan now */
-	if (journal_plan)
-		SPI_freeplan(journal_plan);
-	journal_plan = NULL;
-
-	sql = psprintf("INSERT INTO %s (transfer_id, batch_id, leg, from_table,"
-				   " from_column, from_key, to_table, to_column, to_key, amount,"
-				   " from_balance, to_balance, caller, txid, idempotency_key)"
-				   " VALUES ($1, $2, $3, $4::pg_catalog.regclass, $5, $6,"
-				   " $7::pg_catalog.regclass, $8, $9, $10, $11, $12, $13,"
-				   " pg_catalog.pg_current_xact_id(), $14)",
-				   tg_extension_relation_name(TG_JOURNAL_NAME));
-	plan = SPI_prepare_cursor(sql, JOURNAL_NARGS, argtypes,
-							  CURSOR_OPT_GENERIC_PLAN);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for the journal: %s",
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	journal_plan = plan;
-	journal_plan_relid = relid;
-	return plan;
+	return ledger_plan(&journal_insert, TG_JOURNAL_NAME,
+					   "INSERT INTO %s (transfer_id, batch_id, leg, from_table,"
+					   " from_column, from_key, to_table, to_column, to_key, amount,"
+					   " from_balance, to_balance, caller, txid, idempotency_key)"
+					   " VALUES ($1, $2, $3, $4::pg_catalog.regclass, $5, $6,"
+					   " $7::pg_catalog.regclass, $8, $9, $10, $11, $12, $13,"
+					   " pg_catalog.pg_current_xact_id(), $14)",
+					   JOURNAL_NARGS, argtypes);
 }
 
 static Datum
@@ -112,13 +136,9 @@ tg_journal_append(TgLegRecord *records, TgLegResult *results, int nlegs,
 				  bool is_batch, const char *idempotency_key)
 {
 	NameData	caller;
-	Oid			save_userid;
-	int			save_sec_context;
 	int			i;
 
 	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
-	tg_become_extension_owner(&save_userid, &save_sec_context);
-
 	for (i = 0; i < nlegs; i++)
 	{
 		TgLegRecord *rec = &records[i];
@@ -153,13 +173,11 @@ tg_journal_append(TgLegRecord *records, TgLegResult *results, int nlegs,
 		if (!idempotency_key)
 			nulls[13] = 'n';
 
-		rc = SPI_execute_plan(get_journal_plan(), values, nulls, false, 0);
+		rc = execute_as_owner(journal_plan(), values, nulls, 0);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "appending to the journal failed: %s",
 				 SPI_result_code_string(rc));
 	}
-
-	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
 /* ---- idempotency keys ---- */
@@ -348,12 +366,10 @@ bool
 tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 					  int nlegs, TgLegResult *results)
 {
-	char	   *sql;
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		values[2];
 	NameData	caller;
-	Oid			save_userid;
-	int			save_sec_context;
+	SPIPlanPtr	plan;
 	int			rc;
 	bool		isnull;
 	Jsonb	   *stored;
@@ -364,14 +380,12 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
 	values[0] = NameGetDatum(&caller);
 	values[1] = CStringGetTextDatum(key);
-	sql = psprintf("SELECT request, result FROM %s"
-				   " WHERE caller OPERATOR(pg_catalog.=) $1"
-				   " AND idempotency_key OPERATOR(pg_catalog.=) $2",
-				   tg_extension_relation_name(TG_IDEMPOTENCY_NAME));
-
-	tg_become_extension_owner(&save_userid, &save_sec_context);
-	rc = SPI_execute_with_args(sql, 2, argtypes, values, NULL, false, 1);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	plan = ledger_plan(&idempotency_select, TG_IDEMPOTENCY_NAME,
+					   "SELECT request, result FROM %s"
+					   " WHERE caller OPERATOR(pg_catalog.=) $1"
+					   " AND idempotency_key OPERATOR(pg_catalog.=) $2",
+					   2, argtypes);
+	rc = execute_as_owner(plan, values, NULL, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading idempotency key failed: %s",
 			 SPI_result_code_string(rc));
@@ -426,12 +440,10 @@ tg_idempotency_record(const char *key, bool is_batch, TgLegRecord *records,
 					  int nlegs, TgLegResult *results)
 {
 	StringInfoData result;
-	char	   *sql;
 	Oid			argtypes[4] = {NAMEOID, TEXTOID, JSONBOID, JSONBOID};
 	Datum		values[4];
 	NameData	caller;
-	Oid			save_userid;
-	int			save_sec_context;
+	SPIPlanPtr	plan;
 	int			rc;
 	int			i;
 
@@ -455,13 +467,11 @@ tg_idempotency_record(const char *key, bool is_batch, TgLegRecord *records,
 	values[1] = CStringGetTextDatum(key);
 	values[2] = jsonb_from_cstring(request_json(is_batch, records, nlegs));
 	values[3] = jsonb_from_cstring(result.data);
-	sql = psprintf("INSERT INTO %s (caller, idempotency_key, request, result)"
-				   " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-				   tg_extension_relation_name(TG_IDEMPOTENCY_NAME));
-
-	tg_become_extension_owner(&save_userid, &save_sec_context);
-	rc = SPI_execute_with_args(sql, 4, argtypes, values, NULL, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	plan = ledger_plan(&idempotency_insert, TG_IDEMPOTENCY_NAME,
+					   "INSERT INTO %s (caller, idempotency_key, request, result)"
+					   " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+					   4, argtypes);
+	rc = execute_as_owner(plan, values, NULL, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "recording idempotency key failed: %s",
 			 SPI_result_code_string(rc));

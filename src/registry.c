@@ -58,10 +58,6 @@
 #include "transfer_guard.h"
 
 #define TG_EXTENSION_NAME	"transfer_guard"
-#define TG_REGISTRY_NAME	"transfer_guard_registry"
-#define TG_SEQUENCE_NAME	"transfer_guard_transfer_id_seq"
-#define TG_JOURNAL_NAME		"transfer_guard_journal"
-#define TG_IDEMPOTENCY_NAME "transfer_guard_idempotency"
 
 /* registry columns, 1-based as in the table definition */
 #define Anum_registry_tbl			1
@@ -832,6 +828,24 @@ build_table(Oid relid)
 }
 
 /*
+ * The table has no guarded balance column: never guarded (or unguarded),
+ * or, with stale_guards, its guards name columns dropped or retyped since.
+ */
+static pg_attribute_noreturn() void
+raise_unguarded_table(Oid relid, bool stale_guards)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("table \"%s\" has no guarded balance column",
+					tg_rel_display_name(relid)),
+			 stale_guards ?
+			 errdetail("A guarded column was dropped, or its type changed to one that cannot be guarded.") : 0,
+			 errhint("Call guard(%s, 'balance_column') first.",
+					 rel_literal(relid)),
+			 tg_errtable(relid)));
+}
+
+/*
  * The cache entry of a guarded table, locked in RowExclusiveLock mode (the
  * lock the UPDATE will take anyway) so that its definition cannot change
  * until the end of the transaction.  Unguarded: NULL if missing_ok, else
@@ -902,13 +916,7 @@ tg_get_table(Oid relid, bool missing_ok)
 			hash_search(tg_tables, &relid, HASH_REMOVE, NULL);
 		}
 		if (!missing_ok)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("table \"%s\" has no guarded balance column",
-							tg_rel_display_name(relid)),
-					 errhint("Call guard(%s, 'balance_column') first.",
-							 rel_literal(relid)),
-					 tg_errtable(relid)));
+			raise_unguarded_table(relid, false);
 	}
 	return table;
 }
@@ -927,14 +935,7 @@ tg_find_column(TgTable *table, const char *colname, const char *argname)
 		if (table->ncolumns == 1)
 			return &table->columns[0];
 		if (table->ncolumns == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("table \"%s\" has no guarded balance column",
-							tg_rel_display_name(table->relid)),
-					 errdetail("A guarded column was dropped, or its type changed to one that cannot be guarded."),
-					 errhint("Call guard(%s, 'balance_column') first.",
-							 rel_literal(table->relid)),
-					 tg_errtable(table->relid)));
+			raise_unguarded_table(table->relid, true);
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_COLUMN),
 				 errmsg("table \"%s\" has several guarded balance columns",
@@ -1059,9 +1060,8 @@ registry_is_1_1(void)
 
 /* how many columns of the table are guarded already, other than colname */
 static int
-count_other_guards(Oid relid, const char *colname)
+count_other_guards(List *rows, const char *colname)
 {
-	List	   *rows = read_registry(relid);
 	ListCell   *lc;
 	int			n = 0;
 
@@ -1094,7 +1094,7 @@ check_writable_column(Relation rel, AttrNumber attnum, const char *what)
  * that is neither the key nor a guarded balance.
  */
 static void
-check_version_column(Relation rel, const char *version_column,
+check_version_column(Relation rel, List *rows, const char *version_column,
 					 AttrNumber balance_attnum, AttrNumber key_attnum)
 {
 	Oid			relid = RelationGetRelid(rel);
@@ -1108,7 +1108,7 @@ check_version_column(Relation rel, const char *version_column,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						version_column, RelationGetRelationName(rel))));
-	foreach(lc, read_registry(relid))
+	foreach(lc, rows)
 		if (strcmp(NameStr(((RegistryRow *) lfirst(lc))->column), version_column) == 0)
 			is_balance = true;
 	if (vnum < 0 || vnum == key_attnum || is_balance)
@@ -1135,7 +1135,8 @@ check_version_column(Relation rel, const char *version_column,
  * same key as the table's other guards use.
  */
 static AttrNumber
-choose_key_column(Relation rel, const char *key_column, const char *colname)
+choose_key_column(Relation rel, List *rows, const char *key_column,
+				  const char *colname)
 {
 	Oid			relid = RelationGetRelid(rel);
 	AttrNumber	key_attnum;
@@ -1158,7 +1159,7 @@ choose_key_column(Relation rel, const char *key_column, const char *colname)
 	if (key_attnum == InvalidAttrNumber)
 		raise_no_key(rel, key_column, ambiguous);
 
-	foreach(lc, read_registry(relid))
+	foreach(lc, rows)
 	{
 		RegistryRow *row = (RegistryRow *) lfirst(lc);
 
@@ -1196,6 +1197,7 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 	NameData	versiondata;
 	NameData	keydata;
 	bool		is_1_1 = registry_is_1_1();
+	List	   *rows = read_registry(relid);	/* the table's guards so far */
 
 	check_table_kind(rel);
 	check_no_guarded_relative(rel);
@@ -1223,7 +1225,7 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 				 errtablecol(rel, attnum)));
 	check_writable_column(rel, attnum, "column");
 
-	key_attnum = choose_key_column(rel, key_column, colname);
+	key_attnum = choose_key_column(rel, rows, key_column, colname);
 	if (key_attnum == attnum)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1247,8 +1249,8 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 				 errtablecol(rel, attnum)));
 
 	if (version_column)
-		check_version_column(rel, version_column, attnum, key_attnum);
-	if (count_other_guards(relid, colname) >= TG_MAX_COLUMNS)
+		check_version_column(rel, rows, version_column, attnum, key_attnum);
+	if (count_other_guards(rows, colname) >= TG_MAX_COLUMNS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("table \"%s\" has %d guarded columns already",

@@ -19,6 +19,12 @@
 #include "fmgr.h"
 #include "utils/numeric.h"
 
+/* the extension's own relations */
+#define TG_REGISTRY_NAME	"transfer_guard_registry"
+#define TG_SEQUENCE_NAME	"transfer_guard_transfer_id_seq"
+#define TG_JOURNAL_NAME		"transfer_guard_journal"
+#define TG_IDEMPOTENCY_NAME "transfer_guard_idempotency"
+
 /* SQLSTATE-bearing names of the limits, reported as constraint names */
 #define TG_MIN_CONSTRAINT	"transfer_guard_min_balance"
 #define TG_MAX_CONSTRAINT	"transfer_guard_max_balance"
@@ -207,6 +213,7 @@ extern int	tg_key_compare(TgTable *table, Datum a, Datum b);
 extern char *tg_key_display(TgTable *table, Datum key);
 
 /* amount.c */
+extern void tg_integer_range(Oid typid, Numeric *lo, Numeric *hi);
 extern void tg_column_set_type(TgColumn *col, Oid typid, int32 typmod);
 extern void tg_check_amount(Oid relid, TgColumn *col, Numeric amount);
 extern void tg_check_limit_value(Oid relid, TgColumn *col, Numeric limit,
@@ -222,6 +229,7 @@ extern int	tg_errtablecol(Oid relid, AttrNumber attnum);
 extern int	tg_errtable(Oid relid);
 
 /* engine.c */
+extern SPIPlanPtr tg_prepare_kept(const char *sql, int nargs, Oid *argtypes);
 extern TgStatus tg_execute(TgRequest *request, TgLegResult *results);
 extern const char *tg_status_name(TgStatus status);
 
