@@ -11,7 +11,8 @@ OBJS = \
 	src/entry.o \
 	src/keys.o \
 	src/ledger.o \
-	src/registry.o
+	src/registry.o \
+	src/rows.o
 
 DATA = $(wildcard $(EXTENSION)--*.sql)
 PGFILEDESC = "transfer_guard - guarded balance transfers"
@@ -19,12 +20,12 @@ PGFILEDESC = "transfer_guard - guarded balance transfers"
 PG_CPPFLAGS = -I$(srcdir)/src -DTG_EXTVERSION=\"$(EXTVERSION)\"
 
 REGRESS = setup guard transfer errors keys limits batch security \
-	ledger idempotency try_transfer versions hazards upgrade
+	ledger idempotency try_transfer versions hazards rowpath upgrade
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = opposite_transfers drain_one_account nowait_locked \
 	batch_opposite_orders fk_insert_not_blocked guard_change_seen \
-	idempotency_concurrent try_busy
+	idempotency_concurrent try_busy row_changes_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
 	--load-extension=transfer_guard
 

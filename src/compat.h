@@ -62,4 +62,98 @@
 #define tg_numeric_typmod_precision(typmod) \
 	((((typmod) - VARHDRSZ) >> 16) & 0xffff)
 
+/* claim a prefix of custom settings: renamed in 15 */
+#if PG_VERSION_NUM >= 150000
+#define tg_reserve_guc_prefix(prefix) MarkGUCPrefixReserved(prefix)
+#else
+#define tg_reserve_guc_prefix(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/*
+ * The row path without the executor's statements (rows.c) is built on 14
+ * and later, where result relations are set up by ExecInitResultRelation;
+ * on 13 every row goes through SQL statements.  Tested on 15; written for
+ * 14 and 16 from their headers.
+ */
+#if PG_VERSION_NUM >= 140000
+#define TG_HAVE_ROW_PATH 1
+
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "nodes/parsenodes.h"
+#include "utils/rel.h"
+
+/* index maintenance after an update: 16 passes which indexes, and a flag */
+#if PG_VERSION_NUM >= 160000
+typedef TU_UpdateIndexes tg_update_indexes_t;
+#define tg_must_update_indexes(u) ((u) != TU_None)
+#define tg_insert_index_tuples(rri, slot, estate, u) \
+	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL, \
+						  (u) == TU_Summarizing)
+#else
+typedef bool tg_update_indexes_t;
+#define tg_must_update_indexes(u) (u)
+#define tg_insert_index_tuples(rri, slot, estate, u) \
+	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL)
+#endif
+
+/* AFTER ROW UPDATE triggers: 15 added the partition-move arguments */
+#if PG_VERSION_NUM >= 150000
+#define tg_after_row_update(estate, rri, tid, slot, recheck) \
+	ExecARUpdateTriggers((estate), (rri), NULL, NULL, (tid), NULL, (slot), \
+						 (recheck), NULL, false)
+#else
+#define tg_after_row_update(estate, rri, tid, slot, recheck) \
+	ExecARUpdateTriggers((estate), (rri), (tid), NULL, (slot), (recheck), NULL)
+#endif
+
+/*
+ * The range table of the row path: one entry per table, with the columns
+ * the update sets (triggers "OF column" and the lock mode depend on them).
+ * 16 moved the permission fields into RTEPermissionInfo.
+ */
+static inline void
+tg_exec_range_table(EState *estate, Relation *rels, Bitmapset **updated,
+					int nrels)
+{
+	List	   *rtable = NIL;
+#if PG_VERSION_NUM >= 160000
+	List	   *perminfos = NIL;
+#endif
+	int			i;
+
+	for (i = 0; i < nrels; i++)
+	{
+		RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+		rte->rtekind = RTE_RELATION;
+		rte->relid = RelationGetRelid(rels[i]);
+		rte->relkind = rels[i]->rd_rel->relkind;
+		rte->rellockmode = RowExclusiveLock;
+#if PG_VERSION_NUM >= 160000
+		{
+			RTEPermissionInfo *perm = makeNode(RTEPermissionInfo);
+
+			perm->relid = rte->relid;
+			perm->requiredPerms = ACL_SELECT | ACL_UPDATE;
+			perm->selectedCols = bms_copy(updated[i]);
+			perm->updatedCols = bms_copy(updated[i]);
+			perminfos = lappend(perminfos, perm);
+			rte->perminfoindex = i + 1;
+		}
+#else
+		rte->requiredPerms = ACL_SELECT | ACL_UPDATE;
+		rte->selectedCols = bms_copy(updated[i]);
+		rte->updatedCols = bms_copy(updated[i]);
+#endif
+		rtable = lappend(rtable, rte);
+	}
+#if PG_VERSION_NUM >= 160000
+	ExecInitRangeTable(estate, rtable, perminfos);
+#else
+	ExecInitRangeTable(estate, rtable);
+#endif
+}
+#endif							/* PG_VERSION_NUM >= 140000 */
+
 #endif							/* TG_COMPAT_H */

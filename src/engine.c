@@ -65,6 +65,7 @@ typedef struct OpRow
 	bool	   *isnull;			/* per table column: NULL in the row */
 	int		   *last_leg;		/* per table column: last leg touching it, -1 */
 	Numeric    *final;			/* per table column: as stored by the UPDATE */
+	TupleTableSlot *slot;		/* row path: the locked row */
 } OpRow;
 
 /* one table taking part in the operation */
@@ -73,6 +74,8 @@ typedef struct OpTable
 	TgTable    *table;
 	Relation	rel;			/* held open for the whole call */
 	uint64		mask;			/* the guarded columns the legs use */
+	bool		rowpath;		/* locked and updated by rows.c */
+	int			relno;			/* its number in the row path */
 	int			nrows;
 	int			maxrows;
 	OpRow	  **rows;
@@ -707,6 +710,200 @@ delta_param(OpTable *ot, OpRow *row, int c)
 	return DirectFunctionCall1(numeric_int8, NumericGetDatum(delta));
 }
 
+/*
+ * Lock the rows of one table through the row path (rows.c), in key order,
+ * and read the balances of the columns the legs use, as lock_table_rows()
+ * does with a statement.
+ */
+static void
+lock_table_rows_direct(OpTable *ot, TgRowExec *ex, int mode,
+					   MemoryContext outer)
+{
+	TgTable    *table = ot->table;
+	int			r;
+	int			c;
+
+	for (r = 0; r < ot->nrows; r++)
+	{
+		OpRow	   *row = ot->rows[r];
+		TupleTableSlot *slot = tg_row_lock(ex, ot->relno, table, row->key, mode);
+		MemoryContext old;
+
+		if (slot == NULL)
+			continue;
+		row->found = true;
+		row->slot = slot;
+
+		old = MemoryContextSwitchTo(outer);
+		for (c = 0; c < table->ncolumns; c++)
+		{
+			bool		isnull;
+			Datum		v;
+
+			if ((ot->mask & (UINT64CONST(1) << c)) == 0)
+				continue;
+			v = slot_getattr(slot, table->columns[c].attnum, &isnull);
+			row->isnull[c] = isnull;
+			if (!isnull)
+			{
+				row->start[c] = tg_numeric_from_column(&table->columns[c], v);
+				row->balance[c] = row->start[c];
+			}
+		}
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/*
+ * A value of a column's base type as the column stores it: a numeric with
+ * the column's typmod applied (the checks made sure it fits exactly), then
+ * the domain's constraints checked, as assigning it in an UPDATE would.
+ */
+static Datum
+column_value(Oid typid, Oid basetypid, int32 basetypmod, Datum value)
+{
+	if (basetypid == NUMERICOID && basetypmod >= 0)
+		value = DirectFunctionCall2(numeric, value, Int32GetDatum(basetypmod));
+	if (typid != basetypid)
+		domain_check(value, false, typid, NULL, CurrentMemoryContext);
+	return value;
+}
+
+/* a version column's value plus one, with the + of its type */
+static Datum
+version_plus_one(TgColumn *col, Datum value)
+{
+	Datum		next;
+
+	switch (col->version_basetypid)
+	{
+		case INT2OID:
+			next = DirectFunctionCall2(int2pl, value, Int16GetDatum(1));
+			break;
+		case INT4OID:
+			next = DirectFunctionCall2(int4pl, value, Int32GetDatum(1));
+			break;
+		case INT8OID:
+			next = DirectFunctionCall2(int8pl, value, Int64GetDatum(1));
+			break;
+		default:
+			elog(ERROR, "unexpected version column type %u",
+				 col->version_basetypid);
+			next = (Datum) 0;	/* keep compiler quiet */
+	}
+	return column_value(col->version_typid, col->version_basetypid, -1, next);
+}
+
+/*
+ * Update one locked row through the row path: every touched balance set to
+ * its checked value, each version column (once) to its value plus one, a
+ * NULL version staying NULL as "v = v + 1" leaves it.  Returns false when
+ * the row changed since it was locked (code the call ran moved it); the
+ * caller then updates it with a statement.
+ */
+static bool
+update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer)
+{
+	TgTable    *table = ot->table;
+	AttrNumber	attnums[2 * TG_MAX_COLUMNS];
+	Datum		values[2 * TG_MAX_COLUMNS];
+	int			nset = 0;
+	TupleTableSlot *slot;
+	MemoryContext old;
+	int			c;
+	int			i;
+
+	for (c = 0; c < table->ncolumns; c++)
+	{
+		TgColumn   *col = &table->columns[c];
+		bool		isnull;
+		Datum		v;
+
+		if (row->last_leg[c] < 0)
+			continue;
+		attnums[nset] = col->attnum;
+		values[nset++] = column_value(col->typid, col->basetypid,
+									  col->basetypmod,
+									  tg_numeric_to_column(col, row->balance[c]));
+		if (col->version_attnum == InvalidAttrNumber)
+			continue;
+		for (i = 0; i < nset; i++)
+			if (attnums[i] == col->version_attnum)
+				break;
+		if (i < nset)
+			continue;
+		v = slot_getattr(row->slot, col->version_attnum, &isnull);
+		if (isnull)
+			continue;
+		attnums[nset] = col->version_attnum;
+		values[nset++] = version_plus_one(col, v);
+	}
+
+	slot = tg_row_update(ex, ot->relno, row->slot, nset, attnums, values);
+	if (slot == NULL)
+		return false;
+
+	old = MemoryContextSwitchTo(outer);
+	for (c = 0; c < table->ncolumns; c++)
+	{
+		bool		isnull;
+		Datum		v;
+
+		if (row->last_leg[c] < 0)
+			continue;
+		v = slot_getattr(slot, table->columns[c].attnum, &isnull);
+		row->final[c] = isnull ? NULL :
+			tg_numeric_from_column(&table->columns[c], v);
+	}
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/* the columns an update of the table may set, for the row path */
+static Bitmapset *
+updated_columns(OpTable *ot)
+{
+	Bitmapset  *cols = NULL;
+	int			c;
+
+	for (c = 0; c < ot->table->ncolumns; c++)
+	{
+		TgColumn   *col = &ot->table->columns[c];
+
+		if ((ot->mask & (UINT64CONST(1) << c)) == 0)
+			continue;
+		cols = bms_add_member(cols, col->attnum - FirstLowInvalidHeapAttributeNumber);
+		if (col->version_attnum != InvalidAttrNumber)
+			cols = bms_add_member(cols, col->version_attnum - FirstLowInvalidHeapAttributeNumber);
+	}
+	return cols;
+}
+
+/* start the row path for the tables that can take it, or return NULL */
+static TgRowExec *
+row_path_begin(OpState *st)
+{
+	Relation   *rels = palloc(sizeof(Relation) * st->ntables);
+	TgTable   **tables = palloc(sizeof(TgTable *) * st->ntables);
+	Bitmapset **updated = palloc(sizeof(Bitmapset *) * st->ntables);
+	int			n = 0;
+	int			t;
+
+	for (t = 0; t < st->ntables; t++)
+	{
+		OpTable    *ot = st->tables[t];
+
+		if (!ot->rowpath)
+			continue;
+		ot->relno = n;
+		rels[n] = ot->rel;
+		tables[n] = ot->table;
+		updated[n] = updated_columns(ot);
+		n++;
+	}
+	return n > 0 ? tg_row_exec_begin(rels, tables, updated, n) : NULL;
+}
+
 /* update every touched balance of one locked row with one statement */
 static void
 update_row(OpTable *ot, OpRow *row, MemoryContext outer)
@@ -973,8 +1170,15 @@ check_privileges(OpTable *ot)
 	for (c = 0; c < ot->table->ncolumns; c++)
 		if (ot->mask & (UINT64CONST(1) << c))
 		{
-			check_privilege(ot, ot->table->columns[c].attnum, ACL_SELECT);
-			check_privilege(ot, ot->table->columns[c].attnum, ACL_UPDATE);
+			TgColumn   *col = &ot->table->columns[c];
+
+			check_privilege(ot, col->attnum, ACL_SELECT);
+			check_privilege(ot, col->attnum, ACL_UPDATE);
+			if (col->version_attnum != InvalidAttrNumber)
+			{
+				check_privilege(ot, col->version_attnum, ACL_SELECT);
+				check_privilege(ot, col->version_attnum, ACL_UPDATE);
+			}
 		}
 }
 
@@ -996,6 +1200,7 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	ErrorContextCallback errcb;
 	MemoryContext outer = CurrentMemoryContext;
 	TgLegRecord *records;
+	TgRowExec  *ex = NULL;
 	TgStatus	status = TG_STATUS_OK;
 	int			lock_mode;
 	bool		journal = false;
@@ -1059,6 +1264,9 @@ tg_execute(TgRequest *req, TgLegResult *results)
 		st.tables[t]->rel = relation_open(st.tables[t]->table->relid,
 										  RowExclusiveLock);
 		check_privileges(st.tables[t]);
+		st.tables[t]->rowpath = tg_row_path_usable(st.tables[t]->rel,
+												   st.tables[t]->table,
+												   st.tables[t]->mask);
 	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1092,8 +1300,14 @@ tg_execute(TgRequest *req, TgLegResult *results)
 
 	lock_mode = !req->nowait ? TG_LOCK_WAIT :
 		req->try_mode ? TG_LOCK_SKIP : TG_LOCK_NOWAIT;
+	ex = row_path_begin(&st);
 	for (t = 0; t < st.ntables; t++)
-		lock_table_rows(st.tables[t], lock_mode, outer);
+	{
+		if (st.tables[t]->rowpath)
+			lock_table_rows_direct(st.tables[t], ex, lock_mode, outer);
+		else
+			lock_table_rows(st.tables[t], lock_mode, outer);
+	}
 
 	status = check_rows_found(&st, lock_mode == TG_LOCK_SKIP);
 	if (status != TG_STATUS_OK)
@@ -1151,7 +1365,13 @@ tg_execute(TgRequest *req, TgLegResult *results)
 		int			r;
 
 		for (r = 0; r < ot->nrows; r++)
-			update_row(ot, ot->rows[r], outer);
+			if (!ot->rowpath || !update_row_direct(ot, ot->rows[r], ex, outer))
+				update_row(ot, ot->rows[r], outer);
+	}
+	if (ex)
+	{
+		tg_row_exec_end(ex);
+		ex = NULL;
 	}
 	for (t = 0; t < st.ntables; t++)
 	{
@@ -1184,6 +1404,8 @@ tg_execute(TgRequest *req, TgLegResult *results)
 							  st.nlegs, results);
 
 done:
+	if (ex)
+		tg_row_exec_end(ex);
 	SPI_finish();
 	for (t = 0; t < st.ntables; t++)
 		relation_close(st.tables[t]->rel, NoLock);

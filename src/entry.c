@@ -18,6 +18,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -27,6 +28,22 @@
 #include "transfer_guard.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomBoolVariable("transfer_guard.row_path",
+							 "Locks and updates rows without SQL statements where the table allows it.",
+							 "Off: every table is locked and updated with SQL statements, as tables with row-level security or BEFORE ROW UPDATE triggers always are.",
+							 &tg_row_path_enabled,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	tg_reserve_guc_prefix("transfer_guard");
+}
 
 /* argument positions of transfer() */
 #define TRANSFER_ARG_TBL			0

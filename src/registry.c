@@ -27,6 +27,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
@@ -486,6 +487,39 @@ find_key_column(Relation rel, AttrNumber wanted, bool *ambiguous)
 	return found;
 }
 
+/*
+ * The unique index that makes attnum the row key: the primary key's if it
+ * qualifies, else the first usable one.  Rows are looked up through it.
+ */
+static Oid
+key_index_oid(Relation rel, AttrNumber attnum)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	tup;
+		bool		primary;
+
+		tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for index %u", indexoid);
+		primary = ((Form_pg_index) GETSTRUCT(tup))->indisprimary;
+		if (usable_key_index(rel, tup) == attnum &&
+			(primary || !OidIsValid(result)))
+			result = indexoid;
+		ReleaseSysCache(tup);
+	}
+	list_free(indexes);
+	if (!OidIsValid(result))
+		elog(ERROR, "no unique index on key column %d of table \"%s\"",
+			 attnum, RelationGetRelationName(rel));
+	return result;
+}
+
 static pg_attribute_noreturn() void
 raise_no_key(Relation rel, const char *key_column, bool ambiguous)
 {
@@ -696,6 +730,34 @@ guarded_key_column(Relation rel, List *rows)
 }
 
 /*
+ * The key's unique index and the equality its scan key uses: the operator
+ * class is the column type's default btree one (usable_key_index), so its
+ * equality is the "=" of the lock statement.
+ */
+static void
+set_key_index(TgTable *table, Relation rel)
+{
+	Relation	index;
+	Oid			opfamily;
+	Oid			opcintype;
+	Oid			eqop;
+
+	table->key_index = key_index_oid(rel, table->key_attnum);
+	index = index_open(table->key_index, AccessShareLock);
+	opfamily = index->rd_opfamily[0];
+	opcintype = index->rd_opcintype[0];
+	table->key_index_collation = index->rd_indcollation[0];
+	index_close(index, AccessShareLock);
+
+	eqop = get_opfamily_member(opfamily, opcintype, opcintype,
+							   BTEqualStrategyNumber);
+	if (!OidIsValid(eqop))
+		elog(ERROR, "missing equality operator for type %u in operator family %u",
+			 opcintype, opfamily);
+	table->key_eq_proc = get_opcode(eqop);
+}
+
+/*
  * Build the cache entry of a guarded table, or return NULL if the registry
  * has no guard for it.  The caller holds a lock on the table.  Registry
  * rows whose column was dropped or changed to an unusable type are left
@@ -762,6 +824,7 @@ build_table(Oid relid)
 						NameStr(keyatt->attname), RelationGetRelationName(rel),
 						format_type_be(table->key_basetypid))));
 	fmgr_info_cxt(typentry->cmp_proc, &table->key_cmp, cxt);
+	set_key_index(table, rel);
 	getTypeInputInfo(table->key_basetypid, &table->key_input,
 					 &table->key_ioparam);
 	getTypeOutputInfo(table->key_basetypid, &table->key_output, &typisvarlena);
@@ -814,8 +877,13 @@ build_table(Oid relid)
 					usable = false;
 			if (usable)
 			{
+				Form_pg_attribute vatt = TupleDescAttr(RelationGetDescr(rel),
+													   vnum - 1);
+
 				col->version_attnum = vnum;
 				namestrcpy(&col->version_name, NameStr(row->version_column));
+				col->version_typid = vatt->atttypid;
+				col->version_basetypid = getBaseType(vatt->atttypid);
 			}
 		}
 		table->ncolumns++;

@@ -16,7 +16,10 @@
 
 #include "access/attnum.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
+#include "nodes/bitmapset.h"
+#include "utils/relcache.h"
 #include "utils/numeric.h"
 
 /* the extension's own relations */
@@ -61,6 +64,8 @@ typedef struct TgColumn
 	bool		journal;		/* record its transfers in the journal */
 	AttrNumber	version_attnum; /* column to add 1 to, or InvalidAttrNumber */
 	NameData	version_name;
+	Oid			version_typid;	/* its declared type (may be a domain) */
+	Oid			version_basetypid;	/* INT2OID, INT4OID or INT8OID */
 } TgColumn;
 
 /*
@@ -104,6 +109,9 @@ typedef struct TgTable
 	Oid			key_input;		/* input function of the base type */
 	Oid			key_ioparam;
 	Oid			key_output;		/* output function, for messages */
+	Oid			key_index;		/* the unique index rows are found by */
+	Oid			key_index_collation;
+	RegProcedure key_eq_proc;	/* its btree equality, for scan keys */
 
 	int			ncolumns;
 	TgColumn   *columns;
@@ -227,6 +235,20 @@ extern int	tg_numeric_cmp(Numeric a, Numeric b);
 extern char *tg_numeric_display(Numeric n);
 extern int	tg_errtablecol(Oid relid, AttrNumber attnum);
 extern int	tg_errtable(Oid relid);
+
+/* rows.c */
+extern bool tg_row_path_enabled;	/* transfer_guard.row_path */
+typedef struct TgRowExec TgRowExec;
+extern bool tg_row_path_usable(Relation rel, TgTable *table, uint64 mask);
+extern TgRowExec *tg_row_exec_begin(Relation *rels, TgTable **tables,
+									Bitmapset **updated, int nrels);
+extern TupleTableSlot *tg_row_lock(TgRowExec *ex, int relno, TgTable *table,
+								   Datum key, int mode);
+extern TupleTableSlot *tg_row_update(TgRowExec *ex, int relno,
+									 TupleTableSlot *locked, int nset,
+									 const AttrNumber *attnums,
+									 const Datum *values);
+extern void tg_row_exec_end(TgRowExec *ex);
 
 /* engine.c */
 extern SPIPlanPtr tg_prepare_kept(const char *sql, int nargs, Oid *argtypes);

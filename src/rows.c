@@ -1,0 +1,402 @@
+/*-------------------------------------------------------------------------
+ *
+ * rows.c
+ *	  The row path: the locked read and the update of a guarded table's rows
+ *	  done with the table and index access methods directly, instead of
+ *	  planned SQL statements.  It does what the executor does for
+ *	  "SELECT ... FOR NO KEY UPDATE" of a row found through its unique key
+ *	  and for "UPDATE ... SET col = value" of that row by its TID, without
+ *	  starting and ending an executor (and a portal, a plan lookup, a result
+ *	  tuple) for every statement.
+ *
+ *	  Locking: the row is found through the key's unique index with the
+ *	  statement snapshot and locked with table_tuple_lock(), waiting, failing
+ *	  (NOWAIT) or skipping (SKIP LOCKED) as asked.  In READ COMMITTED a row
+ *	  updated by a transaction that committed meanwhile is followed to its
+ *	  newest version, whose key is checked again (what EvalPlanQual does for
+ *	  the lock statement); in REPEATABLE READ and SERIALIZABLE that is a
+ *	  serialization failure, as for the statement.
+ *
+ *	  Updating: the new row is the locked one with the balances (and version
+ *	  columns) replaced; NOT NULL and CHECK constraints, the partition
+ *	  constraint, the publication's replica identity, index entries
+ *	  (unique and exclusion constraints included) and AFTER ROW triggers
+ *	  (foreign keys, deferred constraints, the user's own) are handled by the
+ *	  executor routines a plain UPDATE uses.  AFTER ROW triggers fire when
+ *	  the call's updates are all done, as at the end of a statement.
+ *
+ *	  Tables this path does not serve keep the SQL statements (engine.c):
+ *	  partitioned tables, tables whose row-level security applies to the
+ *	  caller, and tables with BEFORE ROW, statement-level or transition-table
+ *	  UPDATE triggers, whose semantics are those of one UPDATE statement per
+ *	  row.  Privileges are checked by the engine before any row is touched,
+ *	  for both paths alike.
+ *
+ * IDENTIFICATION
+ *	  src/rows.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "compat.h"
+#include "transfer_guard.h"
+
+/* transfer_guard.row_path: off sends every table through the statements */
+bool		tg_row_path_enabled = true;
+
+#ifdef TG_HAVE_ROW_PATH
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+
+struct TgRowExec
+{
+	EState	   *estate;
+	int			nrels;
+	ResultRelInfo **rris;
+	Relation   *indexes;		/* each table's key index, among rri's */
+	IndexScanDesc *scans;		/* started on first use */
+	ScanKeyData *skeys;
+	Snapshot	snapshot;
+	CommandId	cid;
+};
+
+/* the column the cache entry describes is still the table's column */
+static void
+check_attribute(Relation rel, AttrNumber attnum, Oid typid)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Form_pg_attribute att;
+
+	if (attnum <= 0 || attnum > desc->natts)
+		att = NULL;
+	else
+		att = TupleDescAttr(desc, attnum - 1);
+	if (att == NULL || att->attisdropped || att->atttypid != typid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" changed during the transfer",
+						RelationGetRelationName(rel))));
+}
+
+/*
+ * Can this call take the row path for this table?  mask: the guarded
+ * columns the call changes.
+ */
+bool
+tg_row_path_usable(Relation rel, TgTable *table, uint64 mask)
+{
+	TriggerDesc *trig = rel->trigdesc;
+	int			c;
+
+	if (!tg_row_path_enabled || rel->rd_rel->relkind != RELKIND_RELATION)
+		return false;
+	if (rel->rd_rel->relrowsecurity &&
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_ENABLED)
+		return false;
+	if (trig && (trig->trig_update_before_row ||
+				 trig->trig_update_before_statement ||
+				 trig->trig_update_after_statement ||
+				 trig->trig_update_instead_row ||
+				 trig->trig_update_old_table ||
+				 trig->trig_update_new_table))
+		return false;
+
+	check_attribute(rel, table->key_attnum, table->key_typid);
+	for (c = 0; c < table->ncolumns; c++)
+	{
+		TgColumn   *col = &table->columns[c];
+
+		if ((mask & (UINT64CONST(1) << c)) == 0)
+			continue;
+		check_attribute(rel, col->attnum, col->typid);
+		if (col->version_attnum != InvalidAttrNumber)
+			check_attribute(rel, col->version_attnum, col->version_typid);
+	}
+	return true;
+}
+
+/*
+ * Start the row path for a call on rels (every one usable, each held open
+ * and locked by the caller), whose updates will set the columns in
+ * updated[i] (attribute numbers offset by FirstLowInvalidHeapAttributeNumber).
+ * The rows are read with a new snapshot that sees everything the
+ * transaction did so far, as the statements would.
+ */
+TgRowExec *
+tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
+				  int nrels)
+{
+	TgRowExec  *ex = palloc0(sizeof(TgRowExec));
+	MemoryContext old;
+	int			i;
+
+	for (i = 0; i < nrels; i++)
+		CheckCmdReplicaIdentity(rels[i], CMD_UPDATE);
+
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	ex->snapshot = GetActiveSnapshot();
+	ex->cid = GetCurrentCommandId(true);
+
+	ex->estate = CreateExecutorState();
+	old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
+	ex->estate->es_output_cid = ex->cid;
+	ex->estate->es_snapshot = ex->snapshot;
+	tg_exec_range_table(ex->estate, rels, updated, nrels);
+
+	ex->nrels = nrels;
+	ex->rris = palloc0(sizeof(ResultRelInfo *) * nrels);
+	ex->indexes = palloc0(sizeof(Relation) * nrels);
+	ex->scans = palloc0(sizeof(IndexScanDesc) * nrels);
+	ex->skeys = palloc0(sizeof(ScanKeyData) * nrels);
+	for (i = 0; i < nrels; i++)
+	{
+		ResultRelInfo *rri = makeNode(ResultRelInfo);
+		int			j;
+
+		ExecInitResultRelation(ex->estate, rri, i + 1);
+		ExecOpenIndices(rri, false);
+		ex->rris[i] = rri;
+		for (j = 0; j < rri->ri_NumIndices; j++)
+			if (RelationGetRelid(rri->ri_IndexRelationDescs[j]) == tables[i]->key_index)
+				ex->indexes[i] = rri->ri_IndexRelationDescs[j];
+		if (ex->indexes[i] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table \"%s\" changed during the transfer",
+							RelationGetRelationName(rels[i]))));
+		ScanKeyEntryInitialize(&ex->skeys[i], 0, 1, BTEqualStrategyNumber,
+							   InvalidOid, tables[i]->key_index_collation,
+							   tables[i]->key_eq_proc, (Datum) 0);
+	}
+	MemoryContextSwitchTo(old);
+
+	AfterTriggerBeginQuery();
+	return ex;
+}
+
+/*
+ * Find the row with this key and lock it FOR NO KEY UPDATE.  Returns the
+ * slot holding its newest version, or NULL when there is none to lock: no
+ * such row, deleted meanwhile, its key changed meanwhile, or (SKIP LOCKED)
+ * locked by another transaction.  NOWAIT raises 55P03 on a locked row.
+ */
+TupleTableSlot *
+tg_row_lock(TgRowExec *ex, int relno, TgTable *table, Datum key, int mode)
+{
+	Relation	rel = ex->rris[relno]->ri_RelationDesc;
+	TupleTableSlot *slot;
+	TM_FailureData tmfd;
+	TM_Result	result;
+	ItemPointerData tid;
+	LockWaitPolicy wait;
+	MemoryContext old;
+	Datum		stored;
+	bool		isnull;
+
+	old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
+	if (ex->scans[relno] == NULL)
+		ex->scans[relno] = index_beginscan(rel, ex->indexes[relno],
+										   ex->snapshot, 1, 0);
+	slot = table_slot_create(rel, &ex->estate->es_tupleTable);
+	MemoryContextSwitchTo(old);
+
+	ex->skeys[relno].sk_argument = key;
+	index_rescan(ex->scans[relno], &ex->skeys[relno], 1, NULL, 0);
+	if (!index_getnext_slot(ex->scans[relno], ForwardScanDirection, slot))
+		return NULL;
+
+	wait = mode == TG_LOCK_NOWAIT ? LockWaitError :
+		mode == TG_LOCK_SKIP ? LockWaitSkip : LockWaitBlock;
+	tid = slot->tts_tid;
+	result = table_tuple_lock(rel, &tid, ex->snapshot, slot, ex->cid,
+							  LockTupleNoKeyExclusive, wait,
+							  IsolationUsesXactSnapshot() ? 0 :
+							  TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+							  &tmfd);
+	switch (result)
+	{
+		case TM_Ok:
+			if (!tmfd.traversed)
+				return slot;
+			/* a newer version: is it still the row with this key? */
+			stored = slot_getattr(slot, table->key_attnum, &isnull);
+			if (isnull || tg_key_compare(table, stored, key) != 0)
+				return NULL;
+			return slot;
+
+		case TM_WouldBlock:
+			/* SKIP LOCKED */
+			return NULL;
+
+		case TM_SelfModified:
+
+			/*
+			 * Changed by a later command of this transaction than the
+			 * snapshot's: code run by this call.  The lock statement treats
+			 * such a row as not there; so does the row path.
+			 */
+			return NULL;
+
+		case TM_Updated:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+			elog(ERROR, "unexpected table_tuple_lock status: %u", result);
+			break;
+
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+			return NULL;
+
+		default:
+			elog(ERROR, "unexpected table_tuple_lock status: %u", result);
+	}
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * Update a row locked by tg_row_lock(): the locked version with attnums[i]
+ * set to values[i].  Returns the slot holding the row as stored, or NULL
+ * when this transaction changed the row since it was locked (code the call
+ * ran, such as a constraint's function calling transfer() again): the
+ * caller then updates it with a statement, which adds to the newest value.
+ */
+TupleTableSlot *
+tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
+			  const AttrNumber *attnums, const Datum *values)
+{
+	ResultRelInfo *rri = ex->rris[relno];
+	Relation	rel = rri->ri_RelationDesc;
+	EState	   *estate = ex->estate;
+	TupleTableSlot *slot;
+	TM_FailureData tmfd;
+	TM_Result	result;
+	LockTupleMode lockmode;
+	tg_update_indexes_t update_indexes;
+	List	   *recheck = NIL;
+	MemoryContext old;
+	int			natts = RelationGetDescr(rel)->natts;
+	int			i;
+
+	old = MemoryContextSwitchTo(estate->es_query_cxt);
+	slot = table_slot_create(rel, &estate->es_tupleTable);
+	MemoryContextSwitchTo(old);
+
+	slot_getallattrs(locked);
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, locked->tts_values, sizeof(Datum) * natts);
+	memcpy(slot->tts_isnull, locked->tts_isnull, sizeof(bool) * natts);
+	for (i = 0; i < nset; i++)
+	{
+		slot->tts_values[attnums[i] - 1] = values[i];
+		slot->tts_isnull[attnums[i] - 1] = false;
+	}
+	ExecStoreVirtualTuple(slot);
+
+	if (rel->rd_att->constr)
+		ExecConstraints(rri, slot, estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(rri, slot, estate, true);
+
+	result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cid,
+								ex->snapshot, InvalidSnapshot, true, &tmfd,
+								&lockmode, &update_indexes);
+	switch (result)
+	{
+		case TM_Ok:
+			break;
+		case TM_SelfModified:
+			if (tmfd.cmax != ex->cid)
+				return NULL;
+			/* this call updates each row once */
+			elog(ERROR, "row of table \"%s\" updated twice by one transfer",
+				 RelationGetRelationName(rel));
+			break;
+		default:
+			/* the row is locked: no other transaction can have changed it */
+			elog(ERROR, "unexpected table_tuple_update status: %u", result);
+	}
+
+	if (rri->ri_NumIndices > 0 && tg_must_update_indexes(update_indexes))
+		recheck = tg_insert_index_tuples(rri, slot, estate, update_indexes);
+	tg_after_row_update(estate, rri, &locked->tts_tid, slot, recheck);
+	list_free(recheck);
+	ResetPerTupleExprContext(estate);
+	return slot;
+}
+
+/*
+ * End the row path: fire the AFTER ROW triggers the updates queued, and
+ * release what it held.  On an error, aborting the (sub)transaction does
+ * the same.
+ */
+void
+tg_row_exec_end(TgRowExec *ex)
+{
+	int			i;
+
+	for (i = 0; i < ex->nrels; i++)
+		if (ex->scans[i])
+			index_endscan(ex->scans[i]);
+	AfterTriggerEndQuery(ex->estate);
+	ExecCloseResultRelations(ex->estate);
+	ExecCloseRangeTableRelations(ex->estate);
+	ExecResetTupleTable(ex->estate->es_tupleTable, false);
+	FreeExecutorState(ex->estate);
+	PopActiveSnapshot();
+	pfree(ex);
+}
+
+#else							/* !TG_HAVE_ROW_PATH */
+
+bool
+tg_row_path_usable(Relation rel, TgTable *table, uint64 mask)
+{
+	return false;
+}
+
+TgRowExec *
+tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
+				  int nrels)
+{
+	elog(ERROR, "the row path is not available");
+	return NULL;
+}
+
+TupleTableSlot *
+tg_row_lock(TgRowExec *ex, int relno, TgTable *table, Datum key, int mode)
+{
+	elog(ERROR, "the row path is not available");
+	return NULL;
+}
+
+TupleTableSlot *
+tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
+			  const AttrNumber *attnums, const Datum *values)
+{
+	elog(ERROR, "the row path is not available");
+	return NULL;
+}
+
+void
+tg_row_exec_end(TgRowExec *ex)
+{
+}
+
+#endif							/* TG_HAVE_ROW_PATH */
