@@ -340,20 +340,16 @@ exists_plan(TgTable *table)
 	return table->exists_plan;
 }
 
-/* the type the net change of a column is passed as */
-static Oid
-delta_type(TgColumn *col)
-{
-	return col->basetypid == NUMERICOID ? NUMERICOID : INT8OID;
-}
-
 /*
  * The statement that applies the net changes to one row, for the set of
  * guarded columns in mask, and adds one to their version columns:
  *	 UPDATE [ONLY] tbl SET c1 = c1 + $2, ..., v = v + 1
  *	 WHERE key = $1 RETURNING c1, ...
  * The row is already locked by this transaction, so the UPDATE cannot
- * wait, and the database adds to the value it holds.
+ * wait, and the database adds to the value it holds.  The net changes are
+ * numeric whatever the column's type: the sum is exact, and only the
+ * stored result must fit the column (a batch may move more than a bigint
+ * holds through one bigint balance, in and out again).
  */
 static SPIPlanPtr
 update_plan(TgTable *table, uint64 mask)
@@ -386,7 +382,7 @@ update_plan(TgTable *table, uint64 mask)
 		if ((mask & (UINT64CONST(1) << c)) == 0)
 			continue;
 		name = quote_identifier(NameStr(col->name));
-		argtypes[nargs++] = delta_type(col);
+		argtypes[nargs++] = NUMERICOID;
 		appendStringInfo(&sql, "%s%s = %s OPERATOR(pg_catalog.+) $%d",
 						 nargs > 2 ? ", " : "", name, name, nargs);
 		appendStringInfo(&returning, "%s%s", nargs > 2 ? ", " : "", name);
@@ -687,70 +683,62 @@ credit(OpState *st, OpTable *ot, OpRow *row, int c, Numeric amount)
 
 /* the net change of a balance as the UPDATE's parameter */
 static Datum
-delta_param(OpTable *ot, OpRow *row, int c)
+delta_param(OpRow *row, int c)
 {
-	TgColumn   *col = &ot->table->columns[c];
-	Numeric		delta = tg_numeric_sub(row->balance[c], row->start[c]);
-	Numeric		lo,
-				hi;
+	return NumericGetDatum(tg_numeric_sub(row->balance[c], row->start[c]));
+}
 
-	if (col->basetypid == NUMERICOID)
-		return NumericGetDatum(delta);
+/* the balances of the columns the legs use, from a row path slot */
+static void
+read_balances(OpTable *ot, OpRow *row, TupleTableSlot *slot,
+			  MemoryContext outer)
+{
+	TgTable    *table = ot->table;
+	MemoryContext old = MemoryContextSwitchTo(outer);
+	int			c;
 
-	/* only a batch piling legs onto one bigint cell can exceed int8 */
-	tg_integer_range(INT8OID, &lo, &hi);
-	if (tg_numeric_cmp(delta, lo) < 0 || tg_numeric_cmp(delta, hi) > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("net change %s of row %s in table \"%s\" is out of range for type bigint",
-						tg_numeric_display(delta),
-						tg_key_display(ot->table, row->key),
-						tg_rel_display_name(ot->table->relid)),
-				 tg_errtablecol(ot->table->relid, col->attnum)));
-	return DirectFunctionCall1(numeric_int8, NumericGetDatum(delta));
+	for (c = 0; c < table->ncolumns; c++)
+	{
+		bool		isnull;
+		Datum		v;
+
+		if ((ot->mask & (UINT64CONST(1) << c)) == 0)
+			continue;
+		v = slot_getattr(slot, table->columns[c].attnum, &isnull);
+		row->isnull[c] = isnull;
+		row->start[c] = isnull ? NULL :
+			tg_numeric_from_column(&table->columns[c], v);
+		row->balance[c] = row->start[c];
+	}
+	MemoryContextSwitchTo(old);
 }
 
 /*
- * Lock the rows of one table through the row path (rows.c), in key order,
- * and read the balances of the columns the legs use, as lock_table_rows()
- * does with a statement.
+ * Read the rows of one table through the row path (rows.c), in key order,
+ * with the balances of the columns the legs use, as lock_table_rows() does
+ * with a statement: locked now (mode TG_LOCK_*), or, with TG_LOCK_LATER,
+ * as the snapshot sees them, to be locked by their update.
  */
 static void
 lock_table_rows_direct(OpTable *ot, TgRowExec *ex, int mode,
 					   MemoryContext outer)
 {
-	TgTable    *table = ot->table;
 	int			r;
-	int			c;
 
 	for (r = 0; r < ot->nrows; r++)
 	{
 		OpRow	   *row = ot->rows[r];
-		TupleTableSlot *slot = tg_row_lock(ex, ot->relno, table, row->key, mode);
-		MemoryContext old;
+		TupleTableSlot *slot;
 
+		if (mode == TG_LOCK_LATER)
+			slot = tg_row_read(ex, ot->relno, row->key);
+		else
+			slot = tg_row_lock(ex, ot->relno, ot->table, row->key, mode);
 		if (slot == NULL)
 			continue;
 		row->found = true;
 		row->slot = slot;
-
-		old = MemoryContextSwitchTo(outer);
-		for (c = 0; c < table->ncolumns; c++)
-		{
-			bool		isnull;
-			Datum		v;
-
-			if ((ot->mask & (UINT64CONST(1) << c)) == 0)
-				continue;
-			v = slot_getattr(slot, table->columns[c].attnum, &isnull);
-			row->isnull[c] = isnull;
-			if (!isnull)
-			{
-				row->start[c] = tg_numeric_from_column(&table->columns[c], v);
-				row->balance[c] = row->start[c];
-			}
-		}
-		MemoryContextSwitchTo(old);
+		read_balances(ot, row, slot, outer);
 	}
 }
 
@@ -798,11 +786,11 @@ version_plus_one(TgColumn *col, Datum value)
  * Update one locked row through the row path: every touched balance set to
  * its checked value, each version column (once) to its value plus one, a
  * NULL version staying NULL as "v = v + 1" leaves it.  Returns false when
- * the row changed since it was locked (code the call ran moved it); the
- * caller then updates it with a statement.
+ * the version read is no longer the row's newest (see tg_row_update).
  */
 static bool
-update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer)
+update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer,
+				  bool *concurrent)
 {
 	TgTable    *table = ot->table;
 	AttrNumber	attnums[2 * TG_MAX_COLUMNS];
@@ -839,7 +827,8 @@ update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer)
 		values[nset++] = version_plus_one(col, v);
 	}
 
-	slot = tg_row_update(ex, ot->relno, row->slot, nset, attnums, values);
+	slot = tg_row_update(ex, ot->relno, row->slot, nset, attnums, values,
+						 concurrent);
 	if (slot == NULL)
 		return false;
 
@@ -923,7 +912,7 @@ update_row(OpTable *ot, OpRow *row, MemoryContext outer)
 		if (row->last_leg[c] >= 0)
 		{
 			mask |= UINT64CONST(1) << c;
-			args[nargs++] = delta_param(ot, row, c);
+			args[nargs++] = delta_param(row, c);
 			if (first_touched < 0)
 				first_touched = c;
 		}
@@ -1141,6 +1130,87 @@ check_rows_found(OpState *st, bool skip_locked)
 	return TG_STATUS_OK;
 }
 
+/* every balance back to its value as read, no leg applied */
+static void
+reset_balances(OpState *st)
+{
+	int			t;
+	int			r;
+	int			c;
+
+	for (t = 0; t < st->ntables; t++)
+		for (r = 0; r < st->tables[t]->nrows; r++)
+		{
+			OpRow	   *row = st->tables[t]->rows[r];
+
+			for (c = 0; c < st->tables[t]->table->ncolumns; c++)
+			{
+				row->balance[c] = row->start[c];
+				row->last_leg[c] = -1;
+				row->debited[c] = false;
+				row->credited[c] = false;
+			}
+		}
+}
+
+/*
+ * The checks, leg by leg, from the balances as read: each debit must keep
+ * its balance at or above the floor, each credit at or below the ceiling,
+ * and both within the column's type.  Errors, or in try mode the first
+ * business outcome as a status.
+ */
+static TgStatus
+run_checks(OpState *st)
+{
+	int			i;
+
+	for (i = 0; i < st->nlegs; i++)
+	{
+		OpLeg	   *leg = &st->legs[i];
+		TgStatus	status;
+
+		st->current_leg = i;
+		status = debit(st, leg->from_table, leg->from_row, leg->from_col,
+					   leg->amount);
+		if (status == TG_STATUS_OK)
+			status = credit(st, leg->to_table, leg->to_row, leg->to_col,
+							leg->amount);
+		if (status != TG_STATUS_OK)
+			return status;
+		leg->from_after = leg->from_row->balance[leg->from_col];
+		leg->to_after = leg->to_row->balance[leg->to_col];
+		leg->from_row->last_leg[leg->from_col] = i;
+		leg->to_row->last_leg[leg->to_col] = i;
+		leg->from_row->debited[leg->from_col] = true;
+		leg->to_row->credited[leg->to_col] = true;
+	}
+	st->current_leg = -1;
+	return TG_STATUS_OK;
+}
+
+/*
+ * A row read without a lock was changed by another transaction that
+ * committed before this call could update it: lock its newest version
+ * (waiting for it), read its balances again, and run every check again
+ * on them.  The rows updated so far were their newest versions when
+ * updated, so their new values stand; a check that now fails is an error,
+ * and the caller's transaction undoes those updates.  Not in try mode.
+ */
+static void
+refresh_row(OpState *st, OpTable *ot, OpRow *row, TgRowExec *ex,
+			MemoryContext outer)
+{
+	TupleTableSlot *slot = tg_row_relock(ex, ot->relno, ot->table, row->key,
+										 row->slot);
+
+	if (slot == NULL)
+		raise_not_found(ot, row);
+	row->slot = slot;
+	read_balances(ot, row, slot, outer);
+	reset_balances(st);
+	(void) run_checks(st);
+}
+
 /*
  * The privileges a plain UPDATE of the balances would need: SELECT on the
  * key and the balance columns, UPDATE on the balance columns (on the table,
@@ -1303,8 +1373,17 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	ex = row_path_begin(&st);
 	for (t = 0; t < st.ntables; t++)
 	{
+		/*
+		 * On the row path, a transfer that raises its business outcomes and
+		 * waits for busy rows locks each row by updating it, in the same
+		 * order, and checks again if another transaction changed the row
+		 * first (what an UPDATE does); one that must not write before its
+		 * outcome is known (try mode), or must not wait, locks first.
+		 */
 		if (st.tables[t]->rowpath)
-			lock_table_rows_direct(st.tables[t], ex, lock_mode, outer);
+			lock_table_rows_direct(st.tables[t], ex,
+								   lock_mode == TG_LOCK_WAIT && !req->try_mode ?
+								   TG_LOCK_LATER : lock_mode, outer);
 		else
 			lock_table_rows(st.tables[t], lock_mode, outer);
 	}
@@ -1317,46 +1396,18 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	}
 
 	/*
-	 * The checks, leg by leg, on the locked values.  SPI left us in its own
+	 * The checks, leg by leg, on the values read.  SPI left us in its own
 	 * context; the balances must outlive SPI_finish.
 	 */
 	MemoryContextSwitchTo(outer);
-	for (i = 0; i < st.nlegs; i++)
+	status = run_checks(&st);
+	if (status != TG_STATUS_OK)
 	{
-		OpLeg	   *leg = &st.legs[i];
-
-		st.current_leg = i;
-		status = debit(&st, leg->from_table, leg->from_row, leg->from_col,
-					   leg->amount);
-		if (status == TG_STATUS_OK)
-			status = credit(&st, leg->to_table, leg->to_row, leg->to_col,
-							leg->amount);
-		if (status != TG_STATUS_OK)
-		{
-			/* try mode: report the balances as locked, nothing written */
-			for (t = 0; t < st.ntables; t++)
-			{
-				int			r;
-
-				for (r = 0; r < st.tables[t]->nrows; r++)
-				{
-					OpRow	   *row = st.tables[t]->rows[r];
-
-					memcpy(row->balance, row->start,
-						   sizeof(Numeric) * st.tables[t]->table->ncolumns);
-				}
-			}
-			results_nothing_moved(&st, results, true);
-			goto done;
-		}
-		leg->from_after = leg->from_row->balance[leg->from_col];
-		leg->to_after = leg->to_row->balance[leg->to_col];
-		leg->from_row->last_leg[leg->from_col] = i;
-		leg->to_row->last_leg[leg->to_col] = i;
-		leg->from_row->debited[leg->from_col] = true;
-		leg->to_row->credited[leg->to_col] = true;
+		/* try mode: report the balances as locked, nothing written */
+		reset_balances(&st);
+		results_nothing_moved(&st, results, true);
+		goto done;
 	}
-	st.current_leg = -1;
 
 	/* the updates, one per touched row, in the same global order */
 	for (t = 0; t < st.ntables; t++)
@@ -1365,8 +1416,24 @@ tg_execute(TgRequest *req, TgLegResult *results)
 		int			r;
 
 		for (r = 0; r < ot->nrows; r++)
-			if (!ot->rowpath || !update_row_direct(ot, ot->rows[r], ex, outer))
-				update_row(ot, ot->rows[r], outer);
+		{
+			OpRow	   *row = ot->rows[r];
+			bool		concurrent;
+
+			while (ot->rowpath &&
+				   !update_row_direct(ot, row, ex, outer, &concurrent))
+			{
+				if (!concurrent)
+				{
+					/* moved by code this call ran: a statement adds to it */
+					update_row(ot, row, outer);
+					break;
+				}
+				refresh_row(&st, ot, row, ex, outer);
+			}
+			if (!ot->rowpath)
+				update_row(ot, row, outer);
+		}
 	}
 	if (ex)
 	{

@@ -19,6 +19,9 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -29,6 +32,9 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
 
 #include "compat.h"
 #include "transfer_guard.h"
@@ -119,12 +125,159 @@ journal_plan(void)
 					   JOURNAL_NARGS, argtypes);
 }
 
-static Datum
-numeric_or_null(Numeric n, char *null)
+/*
+ * The journal's columns in table order.  The row path below writes them
+ * all, created_at and txid as their defaults would (now() is the
+ * transaction's start, pg_current_xact_id() its top-level id); the
+ * statement binds the others as parameters.
+ */
+enum
 {
-	*null = n ? ' ' : 'n';
-	return n ? NumericGetDatum(n) : (Datum) 0;
+	J_TRANSFER_ID, J_BATCH_ID, J_LEG, J_CREATED_AT, J_FROM_TABLE,
+	J_FROM_COLUMN, J_FROM_KEY, J_TO_TABLE, J_TO_COLUMN, J_TO_KEY, J_AMOUNT,
+	J_FROM_BALANCE, J_TO_BALANCE, J_CALLER, J_TXID, J_IDEMPOTENCY_KEY,
+	J_NATTS
+};
+
+/* one journal row: its values and the names they point to */
+typedef struct JournalRow
+{
+	Datum		values[J_NATTS];
+	bool		isnull[J_NATTS];
+	NameData	from_column;
+	NameData	to_column;
+} JournalRow;
+
+static void
+journal_row(JournalRow *row, TgLegRecord *rec, TgLegResult *results, int i,
+			bool is_batch, const char *idempotency_key, NameData *caller)
+{
+	memset(row->isnull, false, sizeof(row->isnull));
+	namestrcpy(&row->from_column, rec->from_column);
+	namestrcpy(&row->to_column, rec->to_column);
+
+	row->values[J_TRANSFER_ID] = Int64GetDatum(results[i].transfer_id);
+	row->values[J_BATCH_ID] = Int64GetDatum(results[0].transfer_id);
+	row->isnull[J_BATCH_ID] = !is_batch;
+	row->values[J_LEG] = Int32GetDatum(i + 1);
+	row->values[J_CREATED_AT] =
+		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	row->values[J_FROM_TABLE] = ObjectIdGetDatum(rec->from_relid);
+	row->values[J_FROM_COLUMN] = NameGetDatum(&row->from_column);
+	row->values[J_FROM_KEY] = CStringGetTextDatum(rec->from_key);
+	row->values[J_TO_TABLE] = ObjectIdGetDatum(rec->to_relid);
+	row->values[J_TO_COLUMN] = NameGetDatum(&row->to_column);
+	row->values[J_TO_KEY] = CStringGetTextDatum(rec->to_key);
+	row->values[J_AMOUNT] = NumericGetDatum(rec->amount);
+	row->values[J_FROM_BALANCE] = PointerGetDatum(results[i].from_balance);
+	row->isnull[J_FROM_BALANCE] = results[i].from_balance == NULL;
+	row->values[J_TO_BALANCE] = PointerGetDatum(results[i].to_balance);
+	row->isnull[J_TO_BALANCE] = results[i].to_balance == NULL;
+	row->values[J_CALLER] = NameGetDatum(caller);
+	row->values[J_TXID] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	row->values[J_IDEMPOTENCY_KEY] =
+		idempotency_key ? CStringGetTextDatum(idempotency_key) : (Datum) 0;
+	row->isnull[J_IDEMPOTENCY_KEY] = idempotency_key == NULL;
 }
+
+/* append one row with the kept INSERT, as the extension's owner */
+static void
+journal_insert_statement(JournalRow *row)
+{
+	static const int param_columns[JOURNAL_NARGS] = {
+		J_TRANSFER_ID, J_BATCH_ID, J_LEG, J_FROM_TABLE, J_FROM_COLUMN,
+		J_FROM_KEY, J_TO_TABLE, J_TO_COLUMN, J_TO_KEY, J_AMOUNT,
+		J_FROM_BALANCE, J_TO_BALANCE, J_CALLER, J_IDEMPOTENCY_KEY};
+	Datum		values[JOURNAL_NARGS];
+	char		nulls[JOURNAL_NARGS];
+	int			rc;
+	int			p;
+
+	for (p = 0; p < JOURNAL_NARGS; p++)
+	{
+		values[p] = row->values[param_columns[p]];
+		nulls[p] = row->isnull[param_columns[p]] ? 'n' : ' ';
+	}
+	rc = execute_as_owner(journal_plan(), values, nulls, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "appending to the journal failed: %s",
+			 SPI_result_code_string(rc));
+}
+
+#ifdef TG_HAVE_ROW_PATH
+
+static const Oid journal_column_types[J_NATTS] = {
+	INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, REGCLASSOID, NAMEOID, TEXTOID,
+	REGCLASSOID, NAMEOID, TEXTOID, NUMERICOID, NUMERICOID, NUMERICOID,
+	NAMEOID, XID8OID, TEXTOID};
+
+/*
+ * Can the journal rows be inserted without the statement?  Only while the
+ * journal is exactly as the extension made it: its columns, no trigger, no
+ * rule, no row-level security (a superuser could add any of them).
+ */
+static bool
+journal_row_path_usable(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	if (!tg_row_path_enabled || rel->rd_rel->relkind != RELKIND_RELATION ||
+		rel->trigdesc != NULL || rel->rd_rel->relhasrules ||
+		rel->rd_rel->relrowsecurity || desc->natts != J_NATTS)
+		return false;
+	for (i = 0; i < J_NATTS; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || att->atttypid != journal_column_types[i] ||
+			att->attgenerated)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Append rows with the executor's routine for a plain INSERT of a row
+ * (constraints, index entries, the primary key's uniqueness), as logical
+ * replication applies one.
+ */
+static void
+journal_insert_rows(Relation rel, JournalRow *rows, int nrows)
+{
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	Bitmapset  *none = NULL;
+	MemoryContext old;
+	int			i;
+
+	old = MemoryContextSwitchTo(estate->es_query_cxt);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	tg_exec_range_table(estate, &rel, &none, 1);
+	rri = makeNode(ResultRelInfo);
+	ExecInitResultRelation(estate, rri, 1);
+	ExecOpenIndices(rri, false);
+	slot = table_slot_create(rel, &estate->es_tupleTable);
+	MemoryContextSwitchTo(old);
+
+	for (i = 0; i < nrows; i++)
+	{
+		ExecClearTuple(slot);
+		memcpy(slot->tts_values, rows[i].values, sizeof(rows[i].values));
+		memcpy(slot->tts_isnull, rows[i].isnull, sizeof(rows[i].isnull));
+		ExecStoreVirtualTuple(slot);
+		ExecSimpleRelationInsert(rri, estate, slot);
+		ResetPerTupleExprContext(estate);
+	}
+
+	ExecCloseResultRelations(estate);
+	ExecCloseRangeTableRelations(estate);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+}
+
+#endif							/* TG_HAVE_ROW_PATH */
 
 /*
  * Append the journaled legs of a completed transfer.  Called with SPI
@@ -136,48 +289,33 @@ tg_journal_append(TgLegRecord *records, TgLegResult *results, int nlegs,
 				  bool is_batch, const char *idempotency_key)
 {
 	NameData	caller;
+	JournalRow *rows = palloc(sizeof(JournalRow) * nlegs);
+	int			nrows = 0;
 	int			i;
 
 	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
 	for (i = 0; i < nlegs; i++)
+		if (records[i].journal)
+			journal_row(&rows[nrows++], &records[i], results, i, is_batch,
+						idempotency_key, &caller);
+	if (nrows == 0)
+		return;
+
+#ifdef TG_HAVE_ROW_PATH
 	{
-		TgLegRecord *rec = &records[i];
-		Datum		values[JOURNAL_NARGS];
-		char		nulls[JOURNAL_NARGS];
-		NameData	from_column;
-		NameData	to_column;
-		int			rc;
+		Relation	rel = table_open(tg_extension_relation(TG_JOURNAL_NAME, false),
+									 RowExclusiveLock);
+		bool		usable = journal_row_path_usable(rel);
 
-		if (!rec->journal)
-			continue;
-		memset(nulls, ' ', sizeof(nulls));
-		namestrcpy(&from_column, rec->from_column);
-		namestrcpy(&to_column, rec->to_column);
-
-		values[0] = Int64GetDatum(results[i].transfer_id);
-		values[1] = Int64GetDatum(results[0].transfer_id);
-		if (!is_batch)
-			nulls[1] = 'n';
-		values[2] = Int32GetDatum(i + 1);
-		values[3] = ObjectIdGetDatum(rec->from_relid);
-		values[4] = NameGetDatum(&from_column);
-		values[5] = CStringGetTextDatum(rec->from_key);
-		values[6] = ObjectIdGetDatum(rec->to_relid);
-		values[7] = NameGetDatum(&to_column);
-		values[8] = CStringGetTextDatum(rec->to_key);
-		values[9] = NumericGetDatum(rec->amount);
-		values[10] = numeric_or_null(results[i].from_balance, &nulls[10]);
-		values[11] = numeric_or_null(results[i].to_balance, &nulls[11]);
-		values[12] = NameGetDatum(&caller);
-		values[13] = idempotency_key ? CStringGetTextDatum(idempotency_key) : (Datum) 0;
-		if (!idempotency_key)
-			nulls[13] = 'n';
-
-		rc = execute_as_owner(journal_plan(), values, nulls, 0);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "appending to the journal failed: %s",
-				 SPI_result_code_string(rc));
+		if (usable)
+			journal_insert_rows(rel, rows, nrows);
+		table_close(rel, NoLock);
+		if (usable)
+			return;
 	}
+#endif
+	for (i = 0; i < nrows; i++)
+		journal_insert_statement(&rows[i]);
 }
 
 /* ---- idempotency keys ---- */

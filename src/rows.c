@@ -186,24 +186,13 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
 	return ex;
 }
 
-/*
- * Find the row with this key and lock it FOR NO KEY UPDATE.  Returns the
- * slot holding its newest version, or NULL when there is none to lock: no
- * such row, deleted meanwhile, its key changed meanwhile, or (SKIP LOCKED)
- * locked by another transaction.  NOWAIT raises 55P03 on a locked row.
- */
-TupleTableSlot *
-tg_row_lock(TgRowExec *ex, int relno, TgTable *table, Datum key, int mode)
+/* the row's version visible to the call's snapshot, or NULL */
+static TupleTableSlot *
+fetch_row(TgRowExec *ex, int relno, Datum key)
 {
 	Relation	rel = ex->rris[relno]->ri_RelationDesc;
 	TupleTableSlot *slot;
-	TM_FailureData tmfd;
-	TM_Result	result;
-	ItemPointerData tid;
-	LockWaitPolicy wait;
 	MemoryContext old;
-	Datum		stored;
-	bool		isnull;
 
 	old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
 	if (ex->scans[relno] == NULL)
@@ -216,10 +205,30 @@ tg_row_lock(TgRowExec *ex, int relno, TgTable *table, Datum key, int mode)
 	index_rescan(ex->scans[relno], &ex->skeys[relno], 1, NULL, 0);
 	if (!index_getnext_slot(ex->scans[relno], ForwardScanDirection, slot))
 		return NULL;
+	return slot;
+}
+
+/*
+ * Lock FOR NO KEY UPDATE the row version in slot, or in READ COMMITTED its
+ * newest version, which replaces it in slot.  Returns slot, or NULL when
+ * there is none to lock: deleted meanwhile, its key changed meanwhile, or
+ * (SKIP LOCKED) locked by another transaction.  NOWAIT raises 55P03 on a
+ * locked row.
+ */
+static TupleTableSlot *
+lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
+			 TupleTableSlot *slot, int mode)
+{
+	Relation	rel = ex->rris[relno]->ri_RelationDesc;
+	TM_FailureData tmfd;
+	TM_Result	result;
+	ItemPointerData tid = slot->tts_tid;
+	LockWaitPolicy wait;
+	Datum		stored;
+	bool		isnull;
 
 	wait = mode == TG_LOCK_NOWAIT ? LockWaitError :
 		mode == TG_LOCK_SKIP ? LockWaitSkip : LockWaitBlock;
-	tid = slot->tts_tid;
 	result = table_tuple_lock(rel, &tid, ex->snapshot, slot, ex->cid,
 							  LockTupleNoKeyExclusive, wait,
 							  IsolationUsesXactSnapshot() ? 0 :
@@ -271,15 +280,61 @@ tg_row_lock(TgRowExec *ex, int relno, TgTable *table, Datum key, int mode)
 }
 
 /*
- * Update a row locked by tg_row_lock(): the locked version with attnums[i]
- * set to values[i].  Returns the slot holding the row as stored, or NULL
- * when this transaction changed the row since it was locked (code the call
- * ran, such as a constraint's function calling transfer() again): the
- * caller then updates it with a statement, which adds to the newest value.
+ * Find the row with this key and lock it FOR NO KEY UPDATE (mode: TG_LOCK_*).
+ * Returns the slot holding its newest version, or NULL when there is none
+ * to lock (see lock_version).
+ */
+TupleTableSlot *
+tg_row_lock(TgRowExec *ex, int relno, TgTable *table, Datum key, int mode)
+{
+	TupleTableSlot *slot = fetch_row(ex, relno, key);
+
+	if (slot == NULL)
+		return NULL;
+	return lock_version(ex, relno, table, key, slot, mode);
+}
+
+/*
+ * Find the row with this key without locking it: the version the call's
+ * snapshot sees, or NULL.  tg_row_update() then locks it by updating it, or
+ * reports that another transaction changed it first.
+ */
+TupleTableSlot *
+tg_row_read(TgRowExec *ex, int relno, Datum key)
+{
+	return fetch_row(ex, relno, key);
+}
+
+/*
+ * After tg_row_update() reported a concurrent change: lock the row's newest
+ * version (waiting for it), which replaces the old one in slot.  NULL when
+ * the row was deleted or its key changed.
+ */
+TupleTableSlot *
+tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
+			  TupleTableSlot *slot)
+{
+	return lock_version(ex, relno, table, key, slot, TG_LOCK_WAIT);
+}
+
+/*
+ * Update a row read by tg_row_lock() or tg_row_read(): that version with
+ * attnums[i] set to values[i].  Returns the slot holding the row as stored,
+ * or NULL when the version is no longer the row's newest:
+ *	 - *concurrent false: this transaction changed the row since (code the
+ *	   call ran, such as a constraint's function calling transfer() again);
+ *	   the caller updates it with a statement, which adds to the newest
+ *	   value;
+ *	 - *concurrent true (READ COMMITTED, a row read without a lock): another
+ *	   transaction changed or deleted it and committed; the caller locks the
+ *	   newest version with tg_row_relock(), checks again and retries.
+ * In REPEATABLE READ and SERIALIZABLE, another transaction's change is a
+ * serialization failure, as for an UPDATE.  The update waits for a
+ * transaction that holds the row.
  */
 TupleTableSlot *
 tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
-			  const AttrNumber *attnums, const Datum *values)
+			  const AttrNumber *attnums, const Datum *values, bool *concurrent)
 {
 	ResultRelInfo *rri = ex->rris[relno];
 	Relation	rel = rri->ri_RelationDesc;
@@ -317,6 +372,7 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 	result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cid,
 								ex->snapshot, InvalidSnapshot, true, &tmfd,
 								&lockmode, &update_indexes);
+	*concurrent = false;
 	switch (result)
 	{
 		case TM_Ok:
@@ -328,8 +384,16 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 			elog(ERROR, "row of table \"%s\" updated twice by one transfer",
 				 RelationGetRelationName(rel));
 			break;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent %s",
+								result == TM_Updated ? "update" : "delete")));
+			*concurrent = true;
+			return NULL;
 		default:
-			/* the row is locked: no other transaction can have changed it */
 			elog(ERROR, "unexpected table_tuple_update status: %u", result);
 	}
 
@@ -387,8 +451,23 @@ tg_row_lock(TgRowExec *ex, int relno, TgTable *table, Datum key, int mode)
 }
 
 TupleTableSlot *
+tg_row_read(TgRowExec *ex, int relno, Datum key)
+{
+	elog(ERROR, "the row path is not available");
+	return NULL;
+}
+
+TupleTableSlot *
+tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
+			  TupleTableSlot *slot)
+{
+	elog(ERROR, "the row path is not available");
+	return NULL;
+}
+
+TupleTableSlot *
 tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
-			  const AttrNumber *attnums, const Datum *values)
+			  const AttrNumber *attnums, const Datum *values, bool *concurrent)
 {
 	elog(ERROR, "the row path is not available");
 	return NULL;

@@ -37,6 +37,8 @@
 #define TG_LOCK_NOWAIT		1
 #define TG_LOCK_SKIP		2
 #define TG_LOCK_MODES		3
+/* row path only: read now, lock by updating (see engine.c) */
+#define TG_LOCK_LATER		3
 
 /* guarded columns per table: a bitmask of them keys the update plans */
 #define TG_MAX_COLUMNS		64
@@ -244,10 +246,13 @@ extern TgRowExec *tg_row_exec_begin(Relation *rels, TgTable **tables,
 									Bitmapset **updated, int nrels);
 extern TupleTableSlot *tg_row_lock(TgRowExec *ex, int relno, TgTable *table,
 								   Datum key, int mode);
+extern TupleTableSlot *tg_row_read(TgRowExec *ex, int relno, Datum key);
+extern TupleTableSlot *tg_row_relock(TgRowExec *ex, int relno, TgTable *table,
+									 Datum key, TupleTableSlot *slot);
 extern TupleTableSlot *tg_row_update(TgRowExec *ex, int relno,
 									 TupleTableSlot *locked, int nset,
 									 const AttrNumber *attnums,
-									 const Datum *values);
+									 const Datum *values, bool *concurrent);
 extern void tg_row_exec_end(TgRowExec *ex);
 
 /* engine.c */

@@ -148,8 +148,16 @@ SELECT guard('h.i8', 'bal', NULL);
 SELECT tgt.expect('bigint: amount 9223372036854775808 is 22003', $$SELECT transfer('h.i8', 3, 2, 9223372036854775808)$$, '22003');
 SELECT tgt.expect('bigint: credit past 9223372036854775807 is 22003', $$SELECT transfer('h.i8', 3, 1, 1)$$, '22003');
 SELECT tgt.expect('bigint: debit past -9223372036854775808 is 22003', $$SELECT transfer('h.i8', 2, 3, 1)$$, '22003');
-SELECT tgt.expect('bigint: a batch whose net change exceeds bigint is 22003',
-	$$SELECT transfer_batch('[{"from_table": "h.i8", "from_key": 1, "to_key": 2, "amount": 9223372036854775807}, {"from_table": "h.i8", "from_key": 3, "to_key": 2, "amount": 9223372036854775807}]')$$, '22003');
+-- a net change beyond bigint through one bigint balance, every balance in
+-- range after every leg: moved exactly, on the row path and through the
+-- statements alike, then moved back
+SELECT tgt.expect('bigint: a batch whose net change exceeds bigint moves exactly',
+	$$SELECT transfer_batch('[{"from_table": "h.i8", "from_key": 1, "to_key": 2, "amount": 9223372036854775807}, {"from_table": "h.i8", "from_key": 3, "to_key": 2, "amount": 9223372036854775807}]')$$, '00000');
+SELECT tgt.is('bigint: ... to the unit', (SELECT string_agg(bal::text, ',' ORDER BY id) FROM h.i8), '0,9223372036854775806,-9223372036854775807');
+SET transfer_guard.row_path = off;
+SELECT tgt.expect('bigint: the same back through the statements',
+	$$SELECT transfer_batch('[{"from_table": "h.i8", "from_key": 2, "to_key": 1, "amount": 9223372036854775807}, {"from_table": "h.i8", "from_key": 2, "to_key": 3, "amount": 9223372036854775807}]')$$, '00000');
+RESET transfer_guard.row_path;
 SELECT tgt.expect('bigint: key 9223372036854775808 as text is 22003', $$SELECT transfer('h.i8', '9223372036854775808', '1', 1)$$, '22003');
 SELECT tgt.expect('bigint: key -9223372036854775809 in a batch is 22003',
 	$$SELECT transfer_batch('[{"from_table": "h.i8", "from_key": -9223372036854775809, "to_key": 1, "amount": 1}]')$$, '22003');
