@@ -120,3 +120,91 @@ DROP ROLE regress_tg_rowpath;
 DROP TABLE r_acc, r_dom, r_log, r_nest, r_def;
 DROP DOMAIN r_small;
 DROP FUNCTION r_audit(), r_no_odd(), r_meddle(int);
+
+-- what else a plain UPDATE does, each on both paths (row path first)
+CREATE FUNCTION r_both(stmt text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY SELECT 'row path: ' || t FROM tg_try(stmt) AS t;
+	SET LOCAL transfer_guard.row_path = off;
+	RETURN QUERY SELECT 'statements: ' || t FROM tg_try(stmt) AS t;
+	SET LOCAL transfer_guard.row_path = on;
+END $$;
+
+-- a stored generated column is computed again from the new balance (such
+-- a table takes the statements)
+CREATE TABLE r_gen (id int PRIMARY KEY, balance bigint NOT NULL,
+					cents bigint GENERATED ALWAYS AS (balance * 100) STORED);
+INSERT INTO r_gen VALUES (1, 100), (2, 100);
+SELECT guard('r_gen', 'balance');
+SELECT * FROM r_both($$SELECT transfer('r_gen', 1, 2, 10)$$);
+SELECT * FROM r_gen ORDER BY id;
+
+-- a CHECK constraint on tableoid, and a dropped column
+CREATE TABLE r_oid (id int PRIMARY KEY, gone text, balance bigint NOT NULL,
+					CHECK (tableoid = 'r_oid'::regclass));
+INSERT INTO r_oid VALUES (1, 'x', 100), (2, 'y', 100);
+ALTER TABLE r_oid DROP COLUMN gone;
+SELECT guard('r_oid', 'balance');
+SELECT * FROM r_both($$SELECT transfer('r_oid', 1, 2, 10)$$);
+SELECT * FROM r_oid ORDER BY id;
+
+-- "AFTER UPDATE OF b" fires for the row whose b the call set, not for the
+-- row whose a it set
+CREATE TABLE r_two (id int PRIMARY KEY, a bigint NOT NULL, b bigint NOT NULL);
+INSERT INTO r_two VALUES (1, 100, 100), (2, 100, 100);
+SELECT guard('r_two', 'a'), guard('r_two', 'b');
+CREATE TABLE r_fired (n serial, id int);
+CREATE FUNCTION r_fired() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO r_fired (id) VALUES (NEW.id);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER r_of_b AFTER UPDATE OF b ON r_two
+	FOR EACH ROW EXECUTE FUNCTION r_fired();
+SELECT * FROM r_both($$SELECT transfer('r_two', 1, 2, 10, balance_column => 'a', to_column => 'b')$$);
+SELECT id FROM r_fired ORDER BY n;
+
+-- a constraint's function moves a row the call has read but not written:
+-- the table's CHECK is judged on the row's newest value, not the old one
+CREATE TABLE r_cap (id int PRIMARY KEY, balance bigint NOT NULL,
+					CHECK (balance <= 1000));
+INSERT INTO r_cap VALUES (1, 100), (2, 990), (3, 0);
+SELECT guard('r_cap', 'balance');
+CREATE FUNCTION r_meddle_cap(id int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	IF id = 1 AND current_setting('r.meddle', true) = 'on' THEN
+		SET LOCAL r.meddle = 'off';
+		PERFORM transfer('r_cap', 2, 3, 50);
+	END IF;
+	RETURN true;
+END $$;
+ALTER TABLE r_cap ADD CHECK (r_meddle_cap(id));
+BEGIN;
+SET LOCAL r.meddle = 'on';
+SELECT from_balance, to_balance FROM transfer('r_cap', 1, 2, 20);
+SELECT * FROM r_cap ORDER BY id;
+ROLLBACK;
+BEGIN;
+SET LOCAL r.meddle = 'on';
+SET LOCAL transfer_guard.row_path = off;
+SELECT from_balance, to_balance FROM transfer('r_cap', 1, 2, 20);
+ROLLBACK;
+
+-- a table published without a replica identity: an update is refused
+-- (55000), but only an update: a refusal for want of funds comes first
+CREATE TABLE r_pub (id int NOT NULL, balance bigint NOT NULL);
+CREATE UNIQUE INDEX r_pub_id ON r_pub (id);
+INSERT INTO r_pub VALUES (1, 100), (2, 100);
+SELECT guard('r_pub', 'balance');
+SET client_min_messages = error;
+CREATE PUBLICATION r_pub_p FOR TABLE r_pub;
+RESET client_min_messages;
+SELECT status FROM try_transfer('r_pub', 1, 2, 1000);
+SET transfer_guard.row_path = off;
+SELECT status FROM try_transfer('r_pub', 1, 2, 1000);
+RESET transfer_guard.row_path;
+SELECT * FROM r_both($$SELECT transfer('r_pub', 1, 2, 1)$$);
+DROP PUBLICATION r_pub_p;
+
+DROP TABLE r_gen, r_oid, r_two, r_fired, r_cap, r_pub;
+DROP FUNCTION r_both(text), r_fired(), r_meddle_cap(int);

@@ -154,6 +154,19 @@ tg_exec_range_table(EState *estate, Relation *rels, Bitmapset **updated,
 	ExecInitRangeTable(estate, rtable);
 #endif
 }
+
+/* the columns the update of one row sets, for its AFTER ROW triggers */
+static inline void
+tg_exec_set_updated_cols(EState *estate, Index rti, Bitmapset *cols)
+{
+#if PG_VERSION_NUM >= 160000
+	RangeTblEntry *rte = exec_rt_fetch(rti, estate);
+
+	getRTEPermissionInfo(estate->es_rteperminfos, rte)->updatedCols = cols;
+#else
+	exec_rt_fetch(rti, estate)->updatedCols = cols;
+#endif
+}
 #endif							/* PG_VERSION_NUM >= 140000 */
 
 #endif							/* TG_COMPAT_H */

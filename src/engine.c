@@ -65,7 +65,8 @@ typedef struct OpRow
 	bool	   *isnull;			/* per table column: NULL in the row */
 	int		   *last_leg;		/* per table column: last leg touching it, -1 */
 	Numeric    *final;			/* per table column: as stored by the UPDATE */
-	TupleTableSlot *slot;		/* row path: the locked row */
+	TupleTableSlot *slot;		/* row path: the row as read */
+	bool		locked;			/* row path: slot's version is locked */
 } OpRow;
 
 /* one table taking part in the operation */
@@ -738,23 +739,30 @@ lock_table_rows_direct(OpTable *ot, TgRowExec *ex, int mode,
 			continue;
 		row->found = true;
 		row->slot = slot;
+		row->locked = mode != TG_LOCK_LATER;
 		read_balances(ot, row, slot, outer);
 	}
 }
 
 /*
  * A value of a column's base type as the column stores it: a numeric with
- * the column's typmod applied (the checks made sure it fits exactly), then
- * the domain's constraints checked, as assigning it in an UPDATE would.
+ * the column's typmod applied (the checks made sure it fits exactly).  A
+ * domain's constraints are checked by tg_row_update() on the version it
+ * writes, as assigning the value in an UPDATE would.
  */
 static Datum
-column_value(Oid typid, Oid basetypid, int32 basetypmod, Datum value)
+column_value(Oid basetypid, int32 basetypmod, Datum value)
 {
 	if (basetypid == NUMERICOID && basetypmod >= 0)
 		value = DirectFunctionCall2(numeric, value, Int32GetDatum(basetypmod));
-	if (typid != basetypid)
-		domain_check(value, false, typid, NULL, CurrentMemoryContext);
 	return value;
+}
+
+/* the domain a column's values must satisfy, or InvalidOid */
+static Oid
+domain_of(Oid typid, Oid basetypid)
+{
+	return typid != basetypid ? typid : InvalidOid;
 }
 
 /* a version column's value plus one, with the + of its type */
@@ -779,7 +787,7 @@ version_plus_one(TgColumn *col, Datum value)
 				 col->version_basetypid);
 			next = (Datum) 0;	/* keep compiler quiet */
 	}
-	return column_value(col->version_typid, col->version_basetypid, -1, next);
+	return next;
 }
 
 /*
@@ -795,6 +803,7 @@ update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer,
 	TgTable    *table = ot->table;
 	AttrNumber	attnums[2 * TG_MAX_COLUMNS];
 	Datum		values[2 * TG_MAX_COLUMNS];
+	Oid			domains[2 * TG_MAX_COLUMNS];
 	int			nset = 0;
 	TupleTableSlot *slot;
 	MemoryContext old;
@@ -810,8 +819,8 @@ update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer,
 		if (row->last_leg[c] < 0)
 			continue;
 		attnums[nset] = col->attnum;
-		values[nset++] = column_value(col->typid, col->basetypid,
-									  col->basetypmod,
+		domains[nset] = domain_of(col->typid, col->basetypid);
+		values[nset++] = column_value(col->basetypid, col->basetypmod,
 									  tg_numeric_to_column(col, row->balance[c]));
 		if (col->version_attnum == InvalidAttrNumber)
 			continue;
@@ -824,11 +833,12 @@ update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer,
 		if (isnull)
 			continue;
 		attnums[nset] = col->version_attnum;
+		domains[nset] = domain_of(col->version_typid, col->version_basetypid);
 		values[nset++] = version_plus_one(col, v);
 	}
 
 	slot = tg_row_update(ex, ot->relno, row->slot, nset, attnums, values,
-						 concurrent);
+						 domains, concurrent);
 	if (slot == NULL)
 		return false;
 
@@ -1189,16 +1199,54 @@ run_checks(OpState *st)
 }
 
 /*
- * A row read without a lock was changed by another transaction that
- * committed before this call could update it: lock its newest version
- * (waiting for it), read its balances again, and run every check again
- * on them.  The rows updated so far were their newest versions when
- * updated, so their new values stand; a check that now fails is an error,
- * and the caller's transaction undoes those updates.  Not in try mode.
+ * Read the rows of every table, in the global order: on the row path with
+ * rowpath_mode (TG_LOCK_* or TG_LOCK_LATER), through statements with
+ * lock_mode.  Forgets what an earlier read found.
  */
 static void
-refresh_row(OpState *st, OpTable *ot, OpRow *row, TgRowExec *ex,
-			MemoryContext outer)
+read_rows(OpState *st, TgRowExec *ex, int rowpath_mode, int lock_mode,
+		  MemoryContext outer)
+{
+	int			t;
+	int			r;
+
+	for (t = 0; t < st->ntables; t++)
+	{
+		OpTable    *ot = st->tables[t];
+
+		for (r = 0; r < ot->nrows; r++)
+		{
+			ot->rows[r]->found = false;
+			ot->rows[r]->slot = NULL;
+			ot->rows[r]->locked = false;
+		}
+		if (ot->rowpath)
+			lock_table_rows_direct(ot, ex, rowpath_mode, outer);
+		else
+			lock_table_rows(ot, lock_mode, outer);
+	}
+}
+
+static bool
+all_rows_found(OpState *st)
+{
+	int			t;
+	int			r;
+
+	for (t = 0; t < st->ntables; t++)
+		for (r = 0; r < st->tables[t]->nrows; r++)
+			if (!st->tables[t]->rows[r]->found)
+				return false;
+	return true;
+}
+
+/*
+ * Lock the newest version of a row read without a lock (waiting for it),
+ * and read its balances again.  A row deleted or re-keyed meanwhile is not
+ * found.
+ */
+static void
+lock_row_read(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer)
 {
 	TupleTableSlot *slot = tg_row_relock(ex, ot->relno, ot->table, row->key,
 										 row->slot);
@@ -1206,9 +1254,57 @@ refresh_row(OpState *st, OpTable *ot, OpRow *row, TgRowExec *ex,
 	if (slot == NULL)
 		raise_not_found(ot, row);
 	row->slot = slot;
+	row->locked = true;
 	read_balances(ot, row, slot, outer);
+}
+
+/*
+ * Run the checks on rows read without a lock; where they refuse the
+ * transfer, lock every such row after (table t, row r), in the global
+ * order, and run them again: a refusal is decided on locked values only,
+ * as the statements decide it.  The rows before (t, r) are held already.
+ * Errors as run_checks() raises them.
+ */
+static void
+checks_then_lock_rest(OpState *st, TgRowExec *ex, int t, int r,
+					  MemoryContext outer)
+{
+	TgStatus	status;
+
+	st->try_mode = true;
+	reset_balances(st);
+	status = run_checks(st);
+	st->try_mode = false;
+	if (status == TG_STATUS_OK)
+		return;
+	for (; t < st->ntables; t++, r = 0)
+	{
+		OpTable    *ot = st->tables[t];
+
+		if (!ot->rowpath)
+			continue;
+		for (; r < ot->nrows; r++)
+			if (!ot->rows[r]->locked)
+				lock_row_read(ot, ot->rows[r], ex, outer);
+	}
 	reset_balances(st);
 	(void) run_checks(st);
+}
+
+/*
+ * A row read without a lock was changed by another transaction that
+ * committed before this call could update it: lock its newest version,
+ * read its balances again, and run every check again on them.  The rows
+ * updated so far were their newest versions when updated, and stay held,
+ * so their new values stand; a check that still fails on locked rows is an
+ * error, and the caller's transaction undoes those updates.  Not in try
+ * mode.
+ */
+static void
+refresh_row(OpState *st, int t, int r, TgRowExec *ex, MemoryContext outer)
+{
+	lock_row_read(st->tables[t], st->tables[t]->rows[r], ex, outer);
+	checks_then_lock_rest(st, ex, t, r + 1, outer);
 }
 
 /*
@@ -1271,6 +1367,7 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	MemoryContext outer = CurrentMemoryContext;
 	TgLegRecord *records;
 	TgRowExec  *ex = NULL;
+	bool		optimistic = false;
 	TgStatus	status = TG_STATUS_OK;
 	int			lock_mode;
 	bool		journal = false;
@@ -1370,22 +1467,30 @@ tg_execute(TgRequest *req, TgLegResult *results)
 
 	lock_mode = !req->nowait ? TG_LOCK_WAIT :
 		req->try_mode ? TG_LOCK_SKIP : TG_LOCK_NOWAIT;
+	/*
+	 * On the row path, a transfer that raises its business outcomes and
+	 * waits for busy rows reads its rows, checks, and locks each row by
+	 * updating it, in the same order, checking again if another transaction
+	 * changed the row first (what an UPDATE does); a refusal is decided
+	 * only once the rows are locked.  One that must not write before its
+	 * outcome is known (try mode), or must not wait, locks first.
+	 */
 	ex = row_path_begin(&st);
-	for (t = 0; t < st.ntables; t++)
+	optimistic = ex != NULL && lock_mode == TG_LOCK_WAIT && !req->try_mode;
+	read_rows(&st, ex, optimistic ? TG_LOCK_LATER : lock_mode, lock_mode,
+			  outer);
+	if (optimistic && !all_rows_found(&st))
 	{
 		/*
-		 * On the row path, a transfer that raises its business outcomes and
-		 * waits for busy rows locks each row by updating it, in the same
-		 * order, and checks again if another transaction changed the row
-		 * first (what an UPDATE does); one that must not write before its
-		 * outcome is known (try mode), or must not wait, locks first.
+		 * A row missing from the snapshot may be one a transaction this
+		 * call would have waited for is inserting: decide "not found" the
+		 * way the statements do, locking each table's rows before reading
+		 * the next table with a new snapshot.  Nothing is written yet.
 		 */
-		if (st.tables[t]->rowpath)
-			lock_table_rows_direct(st.tables[t], ex,
-								   lock_mode == TG_LOCK_WAIT && !req->try_mode ?
-								   TG_LOCK_LATER : lock_mode, outer);
-		else
-			lock_table_rows(st.tables[t], lock_mode, outer);
+		tg_row_exec_end(ex);
+		ex = row_path_begin(&st);
+		optimistic = false;
+		read_rows(&st, ex, lock_mode, lock_mode, outer);
 	}
 
 	status = check_rows_found(&st, lock_mode == TG_LOCK_SKIP);
@@ -1400,7 +1505,10 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	 * context; the balances must outlive SPI_finish.
 	 */
 	MemoryContextSwitchTo(outer);
-	status = run_checks(&st);
+	if (optimistic)
+		checks_then_lock_rest(&st, ex, 0, 0, outer);
+	else
+		status = run_checks(&st);
 	if (status != TG_STATUS_OK)
 	{
 		/* try mode: report the balances as locked, nothing written */
@@ -1429,8 +1537,9 @@ tg_execute(TgRequest *req, TgLegResult *results)
 					update_row(ot, row, outer);
 					break;
 				}
-				refresh_row(&st, ot, row, ex, outer);
+				refresh_row(&st, t, r, ex, outer);
 			}
+			row->locked = true;
 			if (!ot->rowpath)
 				update_row(ot, row, outer);
 		}

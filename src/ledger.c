@@ -214,7 +214,9 @@ static const Oid journal_column_types[J_NATTS] = {
 /*
  * Can the journal rows be inserted without the statement?  Only while the
  * journal is exactly as the extension made it: its columns, no trigger, no
- * rule, no row-level security (a superuser could add any of them).
+ * rule, no row-level security (a superuser could add any of them), and no
+ * module checking the executor's permissions (an audit module must see the
+ * insert).
  */
 static bool
 journal_row_path_usable(Relation rel)
@@ -222,7 +224,8 @@ journal_row_path_usable(Relation rel)
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			i;
 
-	if (!tg_row_path_enabled || rel->rd_rel->relkind != RELKIND_RELATION ||
+	if (!tg_row_path_enabled || ExecutorCheckPerms_hook != NULL ||
+		rel->rd_rel->relkind != RELKIND_RELATION ||
 		rel->trigdesc != NULL || rel->rd_rel->relhasrules ||
 		rel->rd_rel->relrowsecurity || desc->natts != J_NATTS)
 		return false;

@@ -9,28 +9,41 @@
  *	  starting and ending an executor (and a portal, a plan lookup, a result
  *	  tuple) for every statement.
  *
- *	  Locking: the row is found through the key's unique index with the
- *	  statement snapshot and locked with table_tuple_lock(), waiting, failing
- *	  (NOWAIT) or skipping (SKIP LOCKED) as asked.  In READ COMMITTED a row
- *	  updated by a transaction that committed meanwhile is followed to its
- *	  newest version, whose key is checked again (what EvalPlanQual does for
- *	  the lock statement); in REPEATABLE READ and SERIALIZABLE that is a
- *	  serialization failure, as for the statement.
+ *	  Reading and locking: the row is found through the key's unique index
+ *	  with a snapshot taken when the call starts on the table (in READ
+ *	  COMMITTED each table gets a new one, as each lock statement would),
+ *	  and locked with table_tuple_lock(), waiting, failing (NOWAIT) or
+ *	  skipping (SKIP LOCKED) as asked, or only read, to be locked by its
+ *	  update.  In READ COMMITTED a row updated by a transaction that
+ *	  committed meanwhile is followed to its newest version, whose key is
+ *	  checked again (what EvalPlanQual does for the lock statement); in
+ *	  REPEATABLE READ and SERIALIZABLE that is a serialization failure, as
+ *	  for the statement.  A slot keeps a copy of its row, not a pin on its
+ *	  buffer, so a batch of many rows holds no more pins than one.
  *
- *	  Updating: the new row is the locked one with the balances (and version
- *	  columns) replaced; NOT NULL and CHECK constraints, the partition
- *	  constraint, the publication's replica identity, index entries
- *	  (unique and exclusion constraints included) and AFTER ROW triggers
- *	  (foreign keys, deferred constraints, the user's own) are handled by the
- *	  executor routines a plain UPDATE uses.  AFTER ROW triggers fire when
- *	  the call's updates are all done, as at the end of a statement.
+ *	  Updating: the new row is the version read with the balances (and
+ *	  version columns) replaced and dropped columns emptied, written by TID.
+ *	  Then domain, NOT NULL and CHECK constraints, the partition constraint,
+ *	  index entries (unique and exclusion constraints included) and AFTER
+ *	  ROW triggers (foreign keys, deferred constraints, the user's own) go
+ *	  through the executor routines a plain UPDATE uses; an error among them
+ *	  undoes the write with the caller's transaction, as a unique violation
+ *	  undoes an UPDATE's.  Checking after the write means a row that code run
+ *	  by the call changed meanwhile is never judged on its old value: the
+ *	  write reports it first, and the engine updates that row with a
+ *	  statement.  The publication's replica identity is checked before the
+ *	  first update of a table.  AFTER ROW triggers fire when the call's
+ *	  updates are all done, as at the end of a statement.
  *
  *	  Tables this path does not serve keep the SQL statements (engine.c):
  *	  partitioned tables, tables whose row-level security applies to the
- *	  caller, and tables with BEFORE ROW, statement-level or transition-table
- *	  UPDATE triggers, whose semantics are those of one UPDATE statement per
- *	  row.  Privileges are checked by the engine before any row is touched,
- *	  for both paths alike.
+ *	  caller, tables with stored generated columns (recomputed only by the
+ *	  executor's UPDATE), tables with BEFORE ROW, statement-level or
+ *	  transition-table UPDATE triggers, whose semantics are those of one
+ *	  UPDATE statement per row, and every table while a module checks the
+ *	  executor's permissions (ExecutorCheckPerms_hook: sepgsql, pgaudit's
+ *	  object audit), which must see each update.  Privileges are checked by
+ *	  the engine before any row is touched, for both paths alike.
  *
  * IDENTIFICATION
  *	  src/rows.c
@@ -53,6 +66,7 @@ bool		tg_row_path_enabled = true;
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -66,7 +80,10 @@ struct TgRowExec
 	Relation   *indexes;		/* each table's key index, among rri's */
 	IndexScanDesc *scans;		/* started on first use */
 	ScanKeyData *skeys;
-	Snapshot	snapshot;
+	Snapshot   *snapshots;		/* each table's, set on first use */
+	bool	   *registered;		/* snapshots[i] is ours to unregister */
+	bool	   *identity_checked;	/* replica identity checked for updates */
+	TupleTableSlot **newslots;	/* each table's slot for new row versions */
 	CommandId	cid;
 };
 
@@ -96,9 +113,13 @@ bool
 tg_row_path_usable(Relation rel, TgTable *table, uint64 mask)
 {
 	TriggerDesc *trig = rel->trigdesc;
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
 	int			c;
 
-	if (!tg_row_path_enabled || rel->rd_rel->relkind != RELKIND_RELATION)
+	if (!tg_row_path_enabled || ExecutorCheckPerms_hook != NULL ||
+		rel->rd_rel->relkind != RELKIND_RELATION)
+		return false;
+	if (constr && constr->has_generated_stored)
 		return false;
 	if (rel->rd_rel->relrowsecurity &&
 		check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_ENABLED)
@@ -127,10 +148,10 @@ tg_row_path_usable(Relation rel, TgTable *table, uint64 mask)
 
 /*
  * Start the row path for a call on rels (every one usable, each held open
- * and locked by the caller), whose updates will set the columns in
+ * and locked by the caller), whose updates may set the columns in
  * updated[i] (attribute numbers offset by FirstLowInvalidHeapAttributeNumber).
- * The rows are read with a new snapshot that sees everything the
- * transaction did so far, as the statements would.
+ * The rows are read with snapshots that see everything the transaction did
+ * so far, as the statements would.
  */
 TgRowExec *
 tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
@@ -140,19 +161,15 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
 	MemoryContext old;
 	int			i;
 
-	for (i = 0; i < nrels; i++)
-		CheckCmdReplicaIdentity(rels[i], CMD_UPDATE);
-
 	CommandCounterIncrement();
 	PushCopiedSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
-	ex->snapshot = GetActiveSnapshot();
 	ex->cid = GetCurrentCommandId(true);
 
 	ex->estate = CreateExecutorState();
 	old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
 	ex->estate->es_output_cid = ex->cid;
-	ex->estate->es_snapshot = ex->snapshot;
+	ex->estate->es_snapshot = GetActiveSnapshot();
 	tg_exec_range_table(ex->estate, rels, updated, nrels);
 
 	ex->nrels = nrels;
@@ -160,6 +177,10 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
 	ex->indexes = palloc0(sizeof(Relation) * nrels);
 	ex->scans = palloc0(sizeof(IndexScanDesc) * nrels);
 	ex->skeys = palloc0(sizeof(ScanKeyData) * nrels);
+	ex->snapshots = palloc0(sizeof(Snapshot) * nrels);
+	ex->registered = palloc0(sizeof(bool) * nrels);
+	ex->identity_checked = palloc0(sizeof(bool) * nrels);
+	ex->newslots = palloc0(sizeof(TupleTableSlot *) * nrels);
 	for (i = 0; i < nrels; i++)
 	{
 		ResultRelInfo *rri = makeNode(ResultRelInfo);
@@ -186,7 +207,48 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
 	return ex;
 }
 
-/* the row's version visible to the call's snapshot, or NULL */
+/*
+ * The snapshot a table's rows are read with.  The first table read uses
+ * the call's; in READ COMMITTED each later one gets a new snapshot, since
+ * the call may have waited for a row of an earlier table meanwhile, and a
+ * lock statement for this table would see what committed in between.
+ */
+static Snapshot
+table_snapshot(TgRowExec *ex, int relno)
+{
+	int			i;
+	bool		first = true;
+
+	if (ex->snapshots[relno])
+		return ex->snapshots[relno];
+	for (i = 0; i < ex->nrels; i++)
+		if (ex->snapshots[i])
+			first = false;
+	if (first || IsolationUsesXactSnapshot())
+		ex->snapshots[relno] = GetActiveSnapshot();
+	else
+	{
+		PushCopiedSnapshot(GetTransactionSnapshot());
+		UpdateActiveSnapshotCommandId();
+		ex->snapshots[relno] = RegisterSnapshot(GetActiveSnapshot());
+		ex->registered[relno] = true;
+		PopActiveSnapshot();
+	}
+	return ex->snapshots[relno];
+}
+
+/*
+ * Keep a copy of the slot's row instead of a pin on its buffer: a call
+ * holding many rows must not pin a buffer for each.
+ */
+static TupleTableSlot *
+unpin(TupleTableSlot *slot)
+{
+	ExecMaterializeSlot(slot);
+	return slot;
+}
+
+/* the row's version visible to the table's snapshot, or NULL */
 static TupleTableSlot *
 fetch_row(TgRowExec *ex, int relno, Datum key)
 {
@@ -197,7 +259,7 @@ fetch_row(TgRowExec *ex, int relno, Datum key)
 	old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
 	if (ex->scans[relno] == NULL)
 		ex->scans[relno] = index_beginscan(rel, ex->indexes[relno],
-										   ex->snapshot, 1, 0);
+										   table_snapshot(ex, relno), 1, 0);
 	slot = table_slot_create(rel, &ex->estate->es_tupleTable);
 	MemoryContextSwitchTo(old);
 
@@ -205,7 +267,7 @@ fetch_row(TgRowExec *ex, int relno, Datum key)
 	index_rescan(ex->scans[relno], &ex->skeys[relno], 1, NULL, 0);
 	if (!index_getnext_slot(ex->scans[relno], ForwardScanDirection, slot))
 		return NULL;
-	return slot;
+	return unpin(slot);
 }
 
 /*
@@ -229,14 +291,15 @@ lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 
 	wait = mode == TG_LOCK_NOWAIT ? LockWaitError :
 		mode == TG_LOCK_SKIP ? LockWaitSkip : LockWaitBlock;
-	result = table_tuple_lock(rel, &tid, ex->snapshot, slot, ex->cid,
-							  LockTupleNoKeyExclusive, wait,
+	result = table_tuple_lock(rel, &tid, table_snapshot(ex, relno), slot,
+							  ex->cid, LockTupleNoKeyExclusive, wait,
 							  IsolationUsesXactSnapshot() ? 0 :
 							  TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
 							  &tmfd);
 	switch (result)
 	{
 		case TM_Ok:
+			unpin(slot);
 			if (!tmfd.traversed)
 				return slot;
 			/* a newer version: is it still the row with this key? */
@@ -273,6 +336,10 @@ lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 						 errmsg("could not serialize access due to concurrent update")));
 			return NULL;
 
+		case TM_Invisible:
+			elog(ERROR, "attempted to lock invisible tuple");
+			break;
+
 		default:
 			elog(ERROR, "unexpected table_tuple_lock status: %u", result);
 	}
@@ -295,9 +362,9 @@ tg_row_lock(TgRowExec *ex, int relno, TgTable *table, Datum key, int mode)
 }
 
 /*
- * Find the row with this key without locking it: the version the call's
- * snapshot sees, or NULL.  tg_row_update() then locks it by updating it, or
- * reports that another transaction changed it first.
+ * Find the row with this key without locking it: the version the table's
+ * snapshot sees, or NULL.  tg_row_update() then locks it by updating it,
+ * or reports that another transaction changed it first.
  */
 TupleTableSlot *
 tg_row_read(TgRowExec *ex, int relno, Datum key)
@@ -306,9 +373,9 @@ tg_row_read(TgRowExec *ex, int relno, Datum key)
 }
 
 /*
- * After tg_row_update() reported a concurrent change: lock the row's newest
- * version (waiting for it), which replaces the old one in slot.  NULL when
- * the row was deleted or its key changed.
+ * Lock the newest version of a row read before (waiting for it), which
+ * replaces the old one in slot.  NULL when the row was deleted or its key
+ * changed.  On a row this transaction already holds, it only confirms it.
  */
 TupleTableSlot *
 tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
@@ -319,8 +386,9 @@ tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
 
 /*
  * Update a row read by tg_row_lock() or tg_row_read(): that version with
- * attnums[i] set to values[i].  Returns the slot holding the row as stored,
- * or NULL when the version is no longer the row's newest:
+ * attnums[i] set to values[i] (of a domain type domains[i], or InvalidOid).
+ * Returns the slot holding the row as stored, or NULL when the version is
+ * no longer the row's newest:
  *	 - *concurrent false: this transaction changed the row since (code the
  *	   call ran, such as a constraint's function calling transfer() again);
  *	   the caller updates it with a statement, which adds to the newest
@@ -334,44 +402,66 @@ tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
  */
 TupleTableSlot *
 tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
-			  const AttrNumber *attnums, const Datum *values, bool *concurrent)
+			  const AttrNumber *attnums, const Datum *values,
+			  const Oid *domains, bool *concurrent)
 {
 	ResultRelInfo *rri = ex->rris[relno];
 	Relation	rel = rri->ri_RelationDesc;
+	TupleDesc	desc = RelationGetDescr(rel);
 	EState	   *estate = ex->estate;
 	TupleTableSlot *slot;
 	TM_FailureData tmfd;
 	TM_Result	result;
 	LockTupleMode lockmode;
 	tg_update_indexes_t update_indexes;
+	Bitmapset  *setcols = NULL;
 	List	   *recheck = NIL;
-	MemoryContext old;
-	int			natts = RelationGetDescr(rel)->natts;
 	int			i;
 
-	old = MemoryContextSwitchTo(estate->es_query_cxt);
-	slot = table_slot_create(rel, &estate->es_tupleTable);
-	MemoryContextSwitchTo(old);
+	if (!ex->identity_checked[relno])
+	{
+		CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+		ex->identity_checked[relno] = true;
+	}
+
+	if (ex->newslots[relno] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+
+		ex->newslots[relno] = table_slot_create(rel, &estate->es_tupleTable);
+		MemoryContextSwitchTo(old);
+	}
+	slot = ex->newslots[relno];
 
 	slot_getallattrs(locked);
 	ExecClearTuple(slot);
-	memcpy(slot->tts_values, locked->tts_values, sizeof(Datum) * natts);
-	memcpy(slot->tts_isnull, locked->tts_isnull, sizeof(bool) * natts);
+	for (i = 0; i < desc->natts; i++)
+	{
+		/* a dropped column's old value is not carried forward */
+		if (TupleDescAttr(desc, i)->attisdropped)
+		{
+			slot->tts_values[i] = (Datum) 0;
+			slot->tts_isnull[i] = true;
+		}
+		else
+		{
+			slot->tts_values[i] = locked->tts_values[i];
+			slot->tts_isnull[i] = locked->tts_isnull[i];
+		}
+	}
 	for (i = 0; i < nset; i++)
 	{
 		slot->tts_values[attnums[i] - 1] = values[i];
 		slot->tts_isnull[attnums[i] - 1] = false;
+		setcols = bms_add_member(setcols,
+								 attnums[i] - FirstLowInvalidHeapAttributeNumber);
 	}
 	ExecStoreVirtualTuple(slot);
-
-	if (rel->rd_att->constr)
-		ExecConstraints(rri, slot, estate);
-	if (rel->rd_rel->relispartition)
-		ExecPartitionCheck(rri, slot, estate, true);
+	slot->tts_tableOid = RelationGetRelid(rel);
 
 	result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cid,
-								ex->snapshot, InvalidSnapshot, true, &tmfd,
-								&lockmode, &update_indexes);
+								table_snapshot(ex, relno), InvalidSnapshot,
+								true, &tmfd, &lockmode, &update_indexes);
 	*concurrent = false;
 	switch (result)
 	{
@@ -397,8 +487,21 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 			elog(ERROR, "unexpected table_tuple_update status: %u", result);
 	}
 
+	/* the constraints, on the version written (see the header comment) */
+	for (i = 0; i < nset; i++)
+		if (OidIsValid(domains[i]))
+			domain_check(values[i], false, domains[i], NULL,
+						 GetPerTupleMemoryContext(estate));
+	if (rel->rd_att->constr)
+		ExecConstraints(rri, slot, estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(rri, slot, estate, true);
+
 	if (rri->ri_NumIndices > 0 && tg_must_update_indexes(update_indexes))
 		recheck = tg_insert_index_tuples(rri, slot, estate, update_indexes);
+
+	/* "AFTER UPDATE OF col" triggers see the columns this row's update set */
+	tg_exec_set_updated_cols(estate, rri->ri_RangeTableIndex, setcols);
 	tg_after_row_update(estate, rri, &locked->tts_tid, slot, recheck);
 	list_free(recheck);
 	ResetPerTupleExprContext(estate);
@@ -423,6 +526,9 @@ tg_row_exec_end(TgRowExec *ex)
 	ExecCloseRangeTableRelations(ex->estate);
 	ExecResetTupleTable(ex->estate->es_tupleTable, false);
 	FreeExecutorState(ex->estate);
+	for (i = 0; i < ex->nrels; i++)
+		if (ex->registered[i])
+			UnregisterSnapshot(ex->snapshots[i]);
 	PopActiveSnapshot();
 	pfree(ex);
 }
@@ -467,7 +573,8 @@ tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
 
 TupleTableSlot *
 tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
-			  const AttrNumber *attnums, const Datum *values, bool *concurrent)
+			  const AttrNumber *attnums, const Datum *values,
+			  const Oid *domains, bool *concurrent)
 {
 	elog(ERROR, "the row path is not available");
 	return NULL;

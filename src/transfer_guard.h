@@ -252,7 +252,8 @@ extern TupleTableSlot *tg_row_relock(TgRowExec *ex, int relno, TgTable *table,
 extern TupleTableSlot *tg_row_update(TgRowExec *ex, int relno,
 									 TupleTableSlot *locked, int nset,
 									 const AttrNumber *attnums,
-									 const Datum *values, bool *concurrent);
+									 const Datum *values, const Oid *domains,
+									 bool *concurrent);
 extern void tg_row_exec_end(TgRowExec *ex);
 
 /* engine.c */

@@ -3,8 +3,8 @@
 # test/bench/run.sh -- throughput and latency of transfer() next to the other
 # ways of moving a balance, with pgbench
 #
-#     test/bench/run.sh --quick        18 key cells, 5 s per run: about 3.5 minutes
-#     test/bench/run.sh                the full matrix, 120 cells, 4 s per run: about 19 minutes
+#     test/bench/run.sh --quick        21 key cells, 5 s per run: about 4 minutes
+#     test/bench/run.sh                the full matrix, 138 cells, 4 s per run: about 22 minutes
 #     test/bench/run.sh --seconds N    N s per run (full: about 2.5 + 4 x N minutes)
 #     test/bench/run.sh --rounds N     each cell N times, interleaved (default 2; time grows with N)
 #
@@ -18,6 +18,10 @@
 #   transfer()              transfer.sql: untyped parameters, the text overload
 #   transfer() bigint keys  transfer_typed.sql: the anyelement overload
 #   transfer() no journal   transfer_nojournal.sql: guard(..., journal => false)
+#   transfer() no journal, statements
+#                           the same with transfer_guard.row_path = off: rows
+#                           locked and updated by SQL statements through SPI,
+#                           as tables the row path does not serve are
 #   client-side             client_side.sql: BEGIN, SELECT ... FOR UPDATE of the
 #                           source then the destination (request order), the
 #                           balance checked in the client (\gset, \if), two
@@ -36,13 +40,15 @@
 # accounts), hot (account 1 and one of the others: every move touches it).
 # For each shape, synchronous_commit on and off, and 1, 8 and 32 clients
 # (pgbench -j 2, or 1 for one client).  The full matrix runs transfer(),
-# transfer() no journal, client-side, PL/pgSQL and floor in every cell; the
-# bigint-key form in the uniform cells; batches of 1, 10 and 100 legs at 8
-# clients; bench_legs() alone at 8 clients, uniform.  --quick runs 8 clients
-# with synchronous_commit off: in the uniform shape everything but the bigint
-# keys and the batches of 1 and 100 legs, in the busy and hot shapes
-# transfer(), client-side, PL/pgSQL and floor (and transfer() no journal in
-# the hot one); and transfer() and floor with synchronous_commit on, uniform.
+# transfer() no journal (on the row path and through statements),
+# client-side, PL/pgSQL and floor in every cell; the bigint-key form in the
+# uniform cells; batches of 1, 10 and 100 legs at 8 clients; bench_legs()
+# alone at 8 clients, uniform.  --quick runs 8 clients with
+# synchronous_commit off: in the uniform shape everything but the bigint
+# keys and the batches of 1 and 100 legs; in the busy shape transfer(), both
+# forms of transfer() no journal, client-side, PL/pgSQL and floor; in the hot
+# shape the same but the statements form; and transfer() and floor with
+# synchronous_commit on, uniform.
 #
 # Cells that are compared run interleaved (A, B, C, D, then A, B, C, D again)
 # so that noise on the machine hits all alike.  Every balance starts at 10^12
@@ -115,8 +121,8 @@ bench_started
 groups=()
 if [ "$mode" = quick ]; then
 	groups=(
-		"uniform off 8 transfer nojournal client plpgsql floor batch10 legs10"
-		"busy off 8 transfer client plpgsql floor"
+		"uniform off 8 transfer nojournal statements client plpgsql floor batch10 legs10"
+		"busy off 8 transfer nojournal statements client plpgsql floor"
 		"hot off 8 transfer nojournal client plpgsql floor"
 		"uniform on 8 transfer floor"
 	)
@@ -126,7 +132,7 @@ else
 			for clients in 1 8 32; do
 				line="$shape $sync $clients transfer"
 				[ "$shape" = uniform ] && line+=" typed"
-				line+=" nojournal client plpgsql floor"
+				line+=" nojournal statements client plpgsql floor"
 				[ "$clients" = 8 ] && line+=" batch1 batch10 batch100"
 				[ "$clients" = 8 ] && [ "$shape" = uniform ] && line+=" legs1 legs10 legs100"
 				groups+=("$line")
@@ -150,12 +156,18 @@ shape_defs()
 approach()
 {
 	approach_defs=
+	approach_options=
 	approach_moves=1
 	approach_keys=1
 	case $1 in
 		transfer) approach_label="transfer()" approach_file=transfer.sql ;;
 		typed) approach_label="transfer() bigint keys" approach_file=transfer_typed.sql ;;
 		nojournal) approach_label="transfer() no journal" approach_file=transfer_nojournal.sql ;;
+		statements)
+			approach_label="transfer() no journal, statements"
+			approach_file=transfer_nojournal.sql
+			approach_options="-c transfer_guard.row_path=off"
+			;;
 		client) approach_label="client-side" approach_file=client_side.sql ;;
 		plpgsql) approach_label="PL/pgSQL" approach_file=plpgsql.sql ;;
 		floor) approach_label="floor" approach_file=floor.sql ;;
@@ -225,7 +237,7 @@ run_one()
 	dl=$(deadlocks)
 	rm -f "$work"/log.*
 	# shellcheck disable=SC2046,SC2086 # the definitions are words
-	out=$(PGOPTIONS="-c synchronous_commit=$sync" pgbench -n -M prepared \
+	out=$(PGOPTIONS="-c synchronous_commit=$sync $approach_options" pgbench -n -M prepared \
 		-c "$clients" -j "$threads" -T "$seconds" \
 		$(shape_defs "$shape") $approach_defs \
 		-l --log-prefix="$work/log" -f "$script" "$BENCH_DB" 2>&1) || status=$?
@@ -343,15 +355,17 @@ markdown()
 } | markdown
 
 echo
-echo "transfer() against the floor (one UPDATE of both rows, no check):"
+echo "transfer() against the floor (one UPDATE of both rows, no check) and the"
+echo "PL/pgSQL function, tps ratios within each group (- where a cell did not run):"
 echo
 {
-	printf 'shape\tsync\tclients\ttransfer() tps\tfloor tps\ttransfer()/floor\n'
-	awk '$4 == "transfer" { t[$1 " " $2 " " $3] = $5 }
-		$4 == "floor" { f[$1 " " $2 " " $3] = $5 }
-		$4 == "transfer" || $4 == "floor" { if (!(($1 " " $2 " " $3) in seen)) { seen[$1 " " $2 " " $3] = 1; order[++n] = $1 " " $2 " " $3 } }
-		END { for (i = 1; i <= n; i++) { k = order[i]; if ((k in t) && (k in f) && f[k] > 0) {
-			split(k, p, " "); printf "%s\t%s\t%s\t%s\t%s\t%.2f\n", p[1], p[2], p[3], t[k], f[k], t[k] / f[k] } } }' \
+	printf 'shape\tsync\tclients\ttransfer()/floor\tno journal/floor\tno journal/PL/pgSQL\tno journal, row path/statements\n'
+	awk '{ k = $1 " " $2 " " $3; tps[k, $4] = $5; if (!(k in seen)) { seen[k] = 1; order[++n] = k } }
+		function ratio(k, a, b) { return ((k, a) in tps) && ((k, b) in tps) && tps[k, b] > 0 ? sprintf("%.2f", tps[k, a] / tps[k, b]) : "-" }
+		END { for (i = 1; i <= n; i++) { k = order[i]; if (!((k, "floor") in tps)) continue
+			split(k, p, " ")
+			printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p[1], p[2], p[3], ratio(k, "transfer", "floor"),
+				ratio(k, "nojournal", "floor"), ratio(k, "nojournal", "plpgsql"), ratio(k, "nojournal", "statements") } }' \
 		"$work/results"
 } | markdown
 
