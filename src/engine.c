@@ -8,24 +8,34 @@
  *
  *	  The global lock order is (table OID, key in the key type's btree
  *	  order).  Every call of this extension locks the rows it needs in that
- *	  order, all of them before it changes any, with one statement per table
- *	  ("SELECT ... WHERE key = ANY($1) ORDER BY key FOR NO KEY UPDATE"), so
- *	  two calls cannot wait for each other in a cycle however their rows
- *	  overlap.  FOR NO KEY UPDATE is the row lock a plain UPDATE of a
- *	  non-key column takes: it excludes every other transfer and every other
- *	  writer of the row, but, unlike FOR UPDATE, it does not block foreign
- *	  key checks of rows that reference the locked one.
+ *	  order, so two calls cannot wait for each other in a cycle however
+ *	  their rows overlap.  The lock is FOR NO KEY UPDATE, the row lock a
+ *	  plain UPDATE of a non-key column takes: it excludes every other
+ *	  transfer and every other writer of the row, but, unlike FOR UPDATE, it
+ *	  does not block foreign key checks of rows that reference the locked
+ *	  one.
  *
- *	  Checks run on the locked values, in leg order, in exact numeric
- *	  arithmetic; only then is each touched row updated once, every touched
- *	  balance by the net change of all legs ("SET col = col + $delta", so the
- *	  arithmetic is done by the database on the row it holds) and its
- *	  version column, if any, by one.  Nothing is written before every check
+ *	  Rows are read, locked and updated in one of two ways per table:
+ *	  through the row path (rows.c: the table and index access methods,
+ *	  without a statement), or, for the tables it does not serve, through
+ *	  SQL statements: one "SELECT ... WHERE key = ANY($1) ORDER BY key FOR
+ *	  NO KEY UPDATE" per table, then one "UPDATE ... SET col = col + $delta"
+ *	  per row, so the database adds to the row it holds.
+ *
+ *	  try_transfer() and NOWAIT calls lock every row before changing any,
+ *	  and check the locked values: nothing is written before every check
  *	  has passed, so try_transfer() can report a business outcome (not
  *	  enough funds, a limit, a missing or busy row) as a status without a
- *	  subtransaction: it returns before the first write.  Any error leaves
- *	  every row as it was, since the caller's transaction (or
- *	  subtransaction) aborts.
+ *	  subtransaction.  A transfer() or transfer_batch() that waits, on the
+ *	  row path, reads its rows, checks them, and locks each row by updating
+ *	  it, in the same order; a row another transaction changed first is
+ *	  locked at its newest version and every check runs again (what an
+ *	  UPDATE's recheck does), and a refusal or a missing row is decided only
+ *	  once the rows are locked.  Checks run in leg order, in exact numeric
+ *	  arithmetic; each touched row is updated once, every touched balance by
+ *	  the net change of all legs and its version column, if any, by one.
+ *	  Any error leaves every row as it was, since the caller's transaction
+ *	  (or subtransaction) aborts.
  *
  * IDENTIFICATION
  *	  src/engine.c

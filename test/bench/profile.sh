@@ -6,6 +6,8 @@
 #     test/bench/profile.sh --seconds N        perf, N s of sampling
 #     test/bench/profile.sh --callgrind        valgrind's callgrind, 5,000 calls: about 3 minutes
 #     test/bench/profile.sh --callgrind --calls N
+#     test/bench/profile.sh --callgrind --compare   the same count for transfer(), transfer()
+#                                                without journal, PL/pgSQL and the floor: about 8 minutes
 #
 # A benchmark, not a test: it reports figures and gates nothing, and
 # test/check.sh does not run it.  It prepares the machine as test/check.sh
@@ -30,9 +32,11 @@
 #     in transfer_guard.so, in libc and in the kernel;
 #   - "self" lists the functions where the samples (or instructions) fell;
 #     "inclusive" the share of time spent in each function and everything it
-#     called: transfer_guard_transfer is the call as a whole, the SPI_ and
-#     executor functions under it the statements it runs, the rest (parse,
-#     bind, commit, network) what any statement costs;
+#     called: transfer_guard_transfer is the call as a whole; under it
+#     tg_row_read, tg_row_update and tg_journal_append are the row path's
+#     reads, updates and journal rows, and SPI_ and executor functions the
+#     statements it runs for tables the row path does not serve; the rest
+#     (parse, bind, commit, network) is what any statement costs;
 #   - the call graph below transfer_guard_transfer shows which of its steps
 #     take the time (callers above callees, percentages of all samples).
 # Debian's postgres binary is stripped: its exported functions have names,
@@ -46,6 +50,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 mode=perf
+compare=0
 seconds=20
 calls=5000
 in_cluster=0
@@ -53,7 +58,7 @@ args=("$@")
 
 usage()
 {
-	sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '5,10p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -62,6 +67,7 @@ while [ $# -gt 0 ]; do
 		--seconds) seconds=${2:?}; shift ;;
 		--callgrind) mode=callgrind ;;
 		--calls) calls=${2:?}; shift ;;
+		--compare) compare=1 ;;
 		--in-cluster) in_cluster=1 ;;
 		*) usage ;;
 	esac
@@ -161,26 +167,39 @@ profile_perf()
 # ---------------------------------------------------------------------------
 # callgrind: count the instructions of one single-user backend
 # ---------------------------------------------------------------------------
-profile_callgrind()
+# The statements of one approach, prepared once and executed calls times
+# between the same random accounts (srand(1)): transfer (transfer.sql under
+# pgbench -M prepared: text keys, the text overload), nojournal (the same on
+# accounts_nj), plpgsql (bench_transfer_plpgsql), floor (floor.sql).
+callgrind_calls()
 {
-	local conf data_dir out="$work/callgrind.out" total per_call
-
-	conf="$PG_CLUSTER_CONF_ROOT/$TG_PG_MAJOR/regress/postgresql.conf"
-	data_dir=$(pg_conftool -s "$TG_PG_MAJOR" regress show data_directory)
-	# the calls of transfer.sql under pgbench -M prepared: one prepared
-	# statement with text keys (the text overload), executed calls times
-	awk -v calls="$calls" -v n="$BENCH_ACCOUNTS" -v q="'" 'BEGIN {
+	awk -v calls="$calls" -v n="$BENCH_ACCOUNTS" -v q="'" -v kind="$1" 'BEGIN {
 		srand(1)
-		print "PREPARE t(text, text) AS SELECT * FROM transfer(" q "accounts" q ", $1, $2, 1);"
+		if (kind == "floor")
+			print "PREPARE t(bigint, bigint) AS UPDATE accounts SET balance = balance + CASE id WHEN $1 THEN -1 ELSE 1 END WHERE id = ANY (ARRAY[$1, $2]::bigint[]);"
+		else if (kind == "plpgsql")
+			print "PREPARE t(bigint, bigint) AS SELECT * FROM bench_transfer_plpgsql($1, $2, 1);"
+		else
+			print "PREPARE t(text, text) AS SELECT * FROM transfer(" q (kind == "nojournal" ? "accounts_nj" : "accounts") q ", $1, $2, 1);"
 		for (i = 0; i < calls; i++) {
 			a = 1 + int(rand() * n); b = 1 + (a + int(rand() * (n - 1))) % n
 			printf "EXECUTE t(%s%d%s, %s%d%s);\n", q, a, q, q, b, q
 		}
-	}' >"$work/calls.sql"
+	}'
+}
+
+# Run one approach's calls in postgres --single under callgrind, into $1
+callgrind_run()
+{
+	local out=$1 kind=$2 conf data_dir
+
+	conf="$PG_CLUSTER_CONF_ROOT/$TG_PG_MAJOR/regress/postgresql.conf"
+	data_dir=$(pg_conftool -s "$TG_PG_MAJOR" regress show data_directory)
+	callgrind_calls "$kind" >"$work/calls.sql"
 	chmod 644 "$work/calls.sql"
 	chown postgres "$work"
 	pg_ctlcluster "$TG_PG_MAJOR" regress stop
-	tg_say "profile: $calls calls in postgres --single under callgrind" >&2
+	tg_say "profile: $calls calls ($kind) in postgres --single under callgrind" >&2
 	# only what the statements cost (their parse, analysis, plan, run and
 	# commit), not the backend's start; exec_simple_query, which does all of
 	# these, is static, so it has no name in Debian's stripped binary
@@ -196,6 +215,44 @@ profile_callgrind()
 		return 1
 	}
 	pg_ctlcluster "$TG_PG_MAJOR" regress start
+}
+
+# --compare: instructions per call of each approach, with and without what
+# the single-user backend spends printing result rows (debugtup), which a
+# client connection does not
+profile_compare()
+{
+	local kind out total printing
+
+	echo
+	echo "$calls calls each in one single-user backend, instructions per call (statement"
+	echo "parse, plan, run and commit; the first calls, which fill the caches, included):"
+	echo
+	echo "| approach | per call | printing results | per call without printing | vs floor |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	for kind in floor nojournal transfer plpgsql; do
+		out="$work/callgrind.$kind.out"
+		callgrind_run "$out" "$kind"
+		total=$(callgrind_annotate "$out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+		printing=$(callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
+			awk '/:debugtup / { gsub(",", "", $1); print $1; exit }')
+		printing=${printing:-0}
+		echo "$kind $(((total - printing) / calls)) $((total / calls)) $((printing / calls))" >>"$work/compare"
+	done
+	awk 'NR == FNR { if ($1 == "floor") f = $2; next }
+		{ label = $1 == "transfer" ? "transfer()" : $1 == "nojournal" ? "transfer() no journal" : $1 == "plpgsql" ? "PL/pgSQL" : "floor"
+		  printf "| %s | %d | %d | %d | %.2f |\n", label, $3, $4, $2, $2 / f }' "$work/compare" "$work/compare"
+}
+
+profile_callgrind()
+{
+	local out="$work/callgrind.out" total per_call
+
+	if [ "$compare" = 1 ]; then
+		profile_compare
+		return
+	fi
+	callgrind_run "$out" transfer
 
 	# callgrind_annotate's function lines, inclusive or self: "Ir (pct)  file:function [object]"
 	annotate()
