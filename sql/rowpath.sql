@@ -164,6 +164,18 @@ CREATE TRIGGER r_of_b AFTER UPDATE OF b ON r_two
 SELECT * FROM r_both($$SELECT transfer('r_two', 1, 2, 10, balance_column => 'a', to_column => 'b')$$);
 SELECT id FROM r_fired ORDER BY n;
 
+-- "AFTER UPDATE OF version" fires for a row whose version is NULL too:
+-- "version = version + 1" sets it (to NULL)
+CREATE TABLE r_ver (id int PRIMARY KEY, balance bigint NOT NULL, version int);
+INSERT INTO r_ver VALUES (1, 100, NULL), (2, 100, 7);
+SELECT guard('r_ver', 'balance', version_column => 'version');
+CREATE TRIGGER r_of_version AFTER UPDATE OF version ON r_ver
+	FOR EACH ROW EXECUTE FUNCTION r_fired();
+DELETE FROM r_fired;
+SELECT * FROM r_both($$SELECT transfer('r_ver', 1, 2, 10)$$);
+SELECT id FROM r_fired ORDER BY n;
+SELECT * FROM r_ver ORDER BY id;
+
 -- a constraint's function moves a row the call has read but not written:
 -- the table's CHECK is judged on the row's newest value, not the old one
 CREATE TABLE r_cap (id int PRIMARY KEY, balance bigint NOT NULL,
@@ -206,5 +218,5 @@ RESET transfer_guard.row_path;
 SELECT * FROM r_both($$SELECT transfer('r_pub', 1, 2, 1)$$);
 DROP PUBLICATION r_pub_p;
 
-DROP TABLE r_gen, r_oid, r_two, r_fired, r_cap, r_pub;
+DROP TABLE r_gen, r_oid, r_two, r_fired, r_cap, r_pub, r_ver;
 DROP FUNCTION r_both(text), r_fired(), r_meddle_cap(int);

@@ -77,6 +77,8 @@ typedef struct OpRow
 	Numeric    *final;			/* per table column: as stored by the UPDATE */
 	TupleTableSlot *slot;		/* row path: the row as read */
 	bool		locked;			/* row path: slot's version is locked */
+	bool		moved;			/* row path: changed by code this call ran
+								 * after the read; updated with a statement */
 } OpRow;
 
 /* one table taking part in the operation */
@@ -116,6 +118,9 @@ typedef struct OpState
 	OpLeg	   *legs;
 	bool		is_batch;
 	bool		try_mode;		/* business outcomes as a status */
+	bool		defer;			/* any refusal or data error as
+								 * TG_STATUS_RECHECK: the rows read are not
+								 * all locked yet */
 	int			current_leg;	/* for the error context, -1 when none */
 } OpState;
 
@@ -583,6 +588,14 @@ row_is_visible(OpTable *ot, OpRow *row)
 	return visible;
 }
 
+/* a balance the checks can work with: not NULL, finite */
+static bool
+balance_usable(OpRow *row, int c)
+{
+	return !row->isnull[c] && !numeric_is_nan(row->balance[c]) &&
+		!tg_numeric_is_inf(row->balance[c]);
+}
+
 static void
 check_not_null(OpTable *ot, OpRow *row, TgColumn *col, int c)
 {
@@ -633,10 +646,14 @@ debit(OpState *st, OpTable *ot, OpRow *row, int c, Numeric amount)
 	Numeric		before = row->balance[c];
 	Numeric		after;
 
+	if (st->defer && !balance_usable(row, c))
+		return TG_STATUS_RECHECK;
 	check_not_null(ot, row, col, c);
 	after = tg_numeric_sub(before, amount);
 	if (col->min_balance && tg_numeric_cmp(after, col->min_balance) < 0)
 	{
+		if (st->defer)
+			return TG_STATUS_RECHECK;
 		if (st->try_mode)
 			return TG_STATUS_INSUFFICIENT_FUNDS;
 		ereport(ERROR,
@@ -652,7 +669,11 @@ debit(OpState *st, OpTable *ot, OpRow *row, int c, Numeric amount)
 				 err_generic_string(PG_DIAG_CONSTRAINT_NAME, TG_MIN_CONSTRAINT)));
 	}
 	if (col->type_min && tg_numeric_cmp(after, col->type_min) < 0)
+	{
+		if (st->defer)
+			return TG_STATUS_RECHECK;
 		raise_out_of_range(ot, row, col, before, "minus", amount);
+	}
 	row->balance[c] = after;
 	return TG_STATUS_OK;
 }
@@ -668,10 +689,14 @@ credit(OpState *st, OpTable *ot, OpRow *row, int c, Numeric amount)
 	Numeric		before = row->balance[c];
 	Numeric		after;
 
+	if (st->defer && !balance_usable(row, c))
+		return TG_STATUS_RECHECK;
 	check_not_null(ot, row, col, c);
 	after = tg_numeric_add(before, amount);
 	if (col->max_balance && tg_numeric_cmp(after, col->max_balance) > 0)
 	{
+		if (st->defer)
+			return TG_STATUS_RECHECK;
 		if (st->try_mode)
 			return TG_STATUS_LIMIT_EXCEEDED;
 		ereport(ERROR,
@@ -687,7 +712,11 @@ credit(OpState *st, OpTable *ot, OpRow *row, int c, Numeric amount)
 				 err_generic_string(PG_DIAG_CONSTRAINT_NAME, TG_MAX_CONSTRAINT)));
 	}
 	if (col->type_max && tg_numeric_cmp(after, col->type_max) > 0)
+	{
+		if (st->defer)
+			return TG_STATUS_RECHECK;
 		raise_out_of_range(ot, row, col, before, "plus", amount);
+	}
 	row->balance[c] = after;
 	return TG_STATUS_OK;
 }
@@ -803,7 +832,8 @@ version_plus_one(TgColumn *col, Datum value)
 /*
  * Update one locked row through the row path: every touched balance set to
  * its checked value, each version column (once) to its value plus one, a
- * NULL version staying NULL as "v = v + 1" leaves it.  Returns false when
+ * NULL version staying NULL as "v = v + 1" leaves it (and counting as set,
+ * for "UPDATE OF v" triggers).  Returns false when
  * the version read is no longer the row's newest (see tg_row_update).
  */
 static bool
@@ -814,6 +844,7 @@ update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer,
 	AttrNumber	attnums[2 * TG_MAX_COLUMNS];
 	Datum		values[2 * TG_MAX_COLUMNS];
 	Oid			domains[2 * TG_MAX_COLUMNS];
+	bool		nulls[2 * TG_MAX_COLUMNS];
 	int			nset = 0;
 	TupleTableSlot *slot;
 	MemoryContext old;
@@ -830,6 +861,7 @@ update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer,
 			continue;
 		attnums[nset] = col->attnum;
 		domains[nset] = domain_of(col->typid, col->basetypid);
+		nulls[nset] = false;
 		values[nset++] = column_value(col->basetypid, col->basetypmod,
 									  tg_numeric_to_column(col, row->balance[c]));
 		if (col->version_attnum == InvalidAttrNumber)
@@ -839,16 +871,16 @@ update_row_direct(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer,
 				break;
 		if (i < nset)
 			continue;
+		/* "v = v + 1": NULL stays NULL, and v counts as set either way */
 		v = slot_getattr(row->slot, col->version_attnum, &isnull);
-		if (isnull)
-			continue;
 		attnums[nset] = col->version_attnum;
 		domains[nset] = domain_of(col->version_typid, col->version_basetypid);
-		values[nset++] = version_plus_one(col, v);
+		nulls[nset] = isnull;
+		values[nset++] = isnull ? (Datum) 0 : version_plus_one(col, v);
 	}
 
 	slot = tg_row_update(ex, ot->relno, row->slot, nset, attnums, values,
-						 domains, concurrent);
+						 nulls, domains, concurrent);
 	if (slot == NULL)
 		return false;
 
@@ -950,6 +982,8 @@ update_row(OpTable *ot, OpRow *row, MemoryContext outer)
 				 errmsg("update of row %s in table \"%s\" was skipped",
 						tg_key_display(table, row->key),
 						tg_rel_display_name(table->relid)),
+				 ot->rowpath ?
+				 errdetail("Code the transfer ran deleted the row or changed its key; a transfer changes both rows or neither.") :
 				 errdetail("A BEFORE UPDATE trigger returned NULL; a transfer changes both rows or neither."),
 				 tg_errtablecol(table->relid, table->columns[first_touched].attnum)));
 
@@ -1229,11 +1263,15 @@ read_rows(OpState *st, TgRowExec *ex, int rowpath_mode, int lock_mode,
 			ot->rows[r]->found = false;
 			ot->rows[r]->slot = NULL;
 			ot->rows[r]->locked = false;
+			ot->rows[r]->moved = false;
 		}
 		if (ot->rowpath)
 			lock_table_rows_direct(ot, ex, rowpath_mode, outer);
 		else
 			lock_table_rows(ot, lock_mode, outer);
+		/* a later table is read with a new snapshot (READ COMMITTED) */
+		if (ex)
+			tg_row_exec_table_read(ex);
 	}
 }
 
@@ -1258,9 +1296,30 @@ all_rows_found(OpState *st)
 static void
 lock_row_read(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer)
 {
+	bool		moved;
 	TupleTableSlot *slot = tg_row_relock(ex, ot->relno, ot->table, row->key,
-										 row->slot);
+										 row->slot, &moved);
 
+	if (moved)
+	{
+		/*
+		 * Code this call ran changed the row since it was read: read (and
+		 * lock) its newest version with the statement, which sees it, and
+		 * update it with a statement too.
+		 */
+		OpTable		one = *ot;
+		OpRow	   *rows[1] = {row};
+
+		one.nrows = 1;
+		one.rows = rows;
+		row->found = false;
+		lock_table_rows(&one, TG_LOCK_WAIT, outer);
+		if (!row->found)
+			raise_not_found(ot, row);
+		row->moved = true;
+		row->locked = true;
+		return;
+	}
 	if (slot == NULL)
 		raise_not_found(ot, row);
 	row->slot = slot;
@@ -1270,10 +1329,11 @@ lock_row_read(OpTable *ot, OpRow *row, TgRowExec *ex, MemoryContext outer)
 
 /*
  * Run the checks on rows read without a lock; where they refuse the
- * transfer, lock every such row after (table t, row r), in the global
- * order, and run them again: a refusal is decided on locked values only,
- * as the statements decide it.  The rows before (t, r) are held already.
- * Errors as run_checks() raises them.
+ * transfer, or find a balance they cannot work with (NULL, not finite, out
+ * of the type's range), lock every such row after (table t, row r), in the
+ * global order, and run them again: a refusal or a data error is decided
+ * on locked values only, as the statements decide it.  The rows before
+ * (t, r) are held already.  Errors as run_checks() raises them.
  */
 static void
 checks_then_lock_rest(OpState *st, TgRowExec *ex, int t, int r,
@@ -1281,10 +1341,10 @@ checks_then_lock_rest(OpState *st, TgRowExec *ex, int t, int r,
 {
 	TgStatus	status;
 
-	st->try_mode = true;
+	st->defer = true;
 	reset_balances(st);
 	status = run_checks(st);
-	st->try_mode = false;
+	st->defer = false;
 	if (status == TG_STATUS_OK)
 		return;
 	for (; t < st->ntables; t++, r = 0)
@@ -1487,6 +1547,16 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	 */
 	ex = row_path_begin(&st);
 	optimistic = ex != NULL && lock_mode == TG_LOCK_WAIT && !req->try_mode;
+	for (t = 0; t < st.ntables; t++)
+	{
+		/*
+		 * Not when a table takes the statements: it would be locked at the
+		 * read, before a row path table earlier in the order is locked by
+		 * its update, which breaks the order.
+		 */
+		if (!st.tables[t]->rowpath)
+			optimistic = false;
+	}
 	read_rows(&st, ex, optimistic ? TG_LOCK_LATER : lock_mode, lock_mode,
 			  outer);
 	if (optimistic && !all_rows_found(&st))
@@ -1538,7 +1608,7 @@ tg_execute(TgRequest *req, TgLegResult *results)
 			OpRow	   *row = ot->rows[r];
 			bool		concurrent;
 
-			while (ot->rowpath &&
+			while (ot->rowpath && !row->moved &&
 				   !update_row_direct(ot, row, ex, outer, &concurrent))
 			{
 				if (!concurrent)
@@ -1550,7 +1620,7 @@ tg_execute(TgRequest *req, TgLegResult *results)
 				refresh_row(&st, t, r, ex, outer);
 			}
 			row->locked = true;
-			if (!ot->rowpath)
+			if (!ot->rowpath || row->moved)
 				update_row(ot, row, outer);
 		}
 	}
@@ -1617,6 +1687,8 @@ tg_status_name(TgStatus status)
 			return "busy";
 		case TG_STATUS_DUPLICATE:
 			return "duplicate";
+		case TG_STATUS_RECHECK:
+			break;				/* never reported */
 	}
 	return "unknown";			/* keep compiler quiet */
 }

@@ -81,6 +81,7 @@ struct TgRowExec
 	IndexScanDesc *scans;		/* started on first use */
 	ScanKeyData *skeys;
 	Snapshot   *snapshots;		/* each table's, set on first use */
+	bool		read_before;	/* some table of the call was read already */
 	bool	   *registered;		/* snapshots[i] is ours to unregister */
 	bool	   *identity_checked;	/* replica identity checked for updates */
 	TupleTableSlot **newslots;	/* each table's slot for new row versions */
@@ -208,23 +209,28 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
 }
 
 /*
- * The snapshot a table's rows are read with.  The first table read uses
- * the call's; in READ COMMITTED each later one gets a new snapshot, since
- * the call may have waited for a row of an earlier table meanwhile, and a
- * lock statement for this table would see what committed in between.
+ * The engine has read one table's rows (on either path): a table read after
+ * it gets a snapshot of its own.
+ */
+void
+tg_row_exec_table_read(TgRowExec *ex)
+{
+	ex->read_before = true;
+}
+
+/*
+ * The snapshot a table's rows are read with.  The first table the call
+ * reads uses the call's; in READ COMMITTED each later one gets a new
+ * snapshot, since the call may have waited for a row of an earlier table
+ * meanwhile, and a lock statement for this table would see what committed
+ * in between.
  */
 static Snapshot
 table_snapshot(TgRowExec *ex, int relno)
 {
-	int			i;
-	bool		first = true;
-
 	if (ex->snapshots[relno])
 		return ex->snapshots[relno];
-	for (i = 0; i < ex->nrels; i++)
-		if (ex->snapshots[i])
-			first = false;
-	if (first || IsolationUsesXactSnapshot())
+	if (!ex->read_before || IsolationUsesXactSnapshot())
 		ex->snapshots[relno] = GetActiveSnapshot();
 	else
 	{
@@ -279,7 +285,7 @@ fetch_row(TgRowExec *ex, int relno, Datum key)
  */
 static TupleTableSlot *
 lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
-			 TupleTableSlot *slot, int mode)
+			 TupleTableSlot *slot, int mode, bool *moved)
 {
 	Relation	rel = ex->rris[relno]->ri_RelationDesc;
 	TM_FailureData tmfd;
@@ -296,6 +302,7 @@ lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 							  IsolationUsesXactSnapshot() ? 0 :
 							  TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
 							  &tmfd);
+	*moved = false;
 	switch (result)
 	{
 		case TM_Ok:
@@ -310,15 +317,18 @@ lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 
 		case TM_WouldBlock:
 			/* SKIP LOCKED */
+			ExecClearTuple(slot);
 			return NULL;
 
 		case TM_SelfModified:
 
 			/*
 			 * Changed by a later command of this transaction than the
-			 * snapshot's: code run by this call.  The lock statement treats
-			 * such a row as not there; so does the row path.
+			 * snapshot's: code run by this call.  A lock statement run now
+			 * would see the change; the caller decides.
 			 */
+			ExecClearTuple(slot);
+			*moved = true;
 			return NULL;
 
 		case TM_Updated:
@@ -334,6 +344,7 @@ lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 				ereport(ERROR,
 						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 						 errmsg("could not serialize access due to concurrent update")));
+			ExecClearTuple(slot);
 			return NULL;
 
 		case TM_Invisible:
@@ -355,10 +366,12 @@ TupleTableSlot *
 tg_row_lock(TgRowExec *ex, int relno, TgTable *table, Datum key, int mode)
 {
 	TupleTableSlot *slot = fetch_row(ex, relno, key);
+	bool		moved;
 
 	if (slot == NULL)
 		return NULL;
-	return lock_version(ex, relno, table, key, slot, mode);
+	/* the lock statement would skip a row changed by the call's own code */
+	return lock_version(ex, relno, table, key, slot, mode, &moved);
 }
 
 /*
@@ -375,18 +388,21 @@ tg_row_read(TgRowExec *ex, int relno, Datum key)
 /*
  * Lock the newest version of a row read before (waiting for it), which
  * replaces the old one in slot.  NULL when the row was deleted or its key
- * changed.  On a row this transaction already holds, it only confirms it.
+ * changed, or, with *moved set, when code this call ran changed it since
+ * the read (the caller reads it again with a statement).  On a row this
+ * transaction already holds, it only confirms it.
  */
 TupleTableSlot *
 tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
-			  TupleTableSlot *slot)
+			  TupleTableSlot *slot, bool *moved)
 {
-	return lock_version(ex, relno, table, key, slot, TG_LOCK_WAIT);
+	return lock_version(ex, relno, table, key, slot, TG_LOCK_WAIT, moved);
 }
 
 /*
  * Update a row read by tg_row_lock() or tg_row_read(): that version with
- * attnums[i] set to values[i] (of a domain type domains[i], or InvalidOid).
+ * attnums[i] set to values[i] (NULL if nulls[i]; of a domain type
+ * domains[i], or InvalidOid).
  * Returns the slot holding the row as stored, or NULL when the version is
  * no longer the row's newest:
  *	 - *concurrent false: this transaction changed the row since (code the
@@ -403,7 +419,7 @@ tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
 TupleTableSlot *
 tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 			  const AttrNumber *attnums, const Datum *values,
-			  const Oid *domains, bool *concurrent)
+			  const bool *nulls, const Oid *domains, bool *concurrent)
 {
 	ResultRelInfo *rri = ex->rris[relno];
 	Relation	rel = rri->ri_RelationDesc;
@@ -452,7 +468,7 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 	for (i = 0; i < nset; i++)
 	{
 		slot->tts_values[attnums[i] - 1] = values[i];
-		slot->tts_isnull[attnums[i] - 1] = false;
+		slot->tts_isnull[attnums[i] - 1] = nulls[i];
 		setcols = bms_add_member(setcols,
 								 attnums[i] - FirstLowInvalidHeapAttributeNumber);
 	}
@@ -490,7 +506,7 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 	/* the constraints, on the version written (see the header comment) */
 	for (i = 0; i < nset; i++)
 		if (OidIsValid(domains[i]))
-			domain_check(values[i], false, domains[i], NULL,
+			domain_check(values[i], nulls[i], domains[i], NULL,
 						 GetPerTupleMemoryContext(estate));
 	if (rel->rd_att->constr)
 		ExecConstraints(rri, slot, estate);
@@ -522,13 +538,14 @@ tg_row_exec_end(TgRowExec *ex)
 		if (ex->scans[i])
 			index_endscan(ex->scans[i]);
 	AfterTriggerEndQuery(ex->estate);
-	ExecCloseResultRelations(ex->estate);
-	ExecCloseRangeTableRelations(ex->estate);
-	ExecResetTupleTable(ex->estate->es_tupleTable, false);
-	FreeExecutorState(ex->estate);
 	for (i = 0; i < ex->nrels; i++)
 		if (ex->registered[i])
 			UnregisterSnapshot(ex->snapshots[i]);
+	ExecCloseResultRelations(ex->estate);
+	ExecCloseRangeTableRelations(ex->estate);
+	ExecResetTupleTable(ex->estate->es_tupleTable, false);
+	/* the arrays above live in the executor state's memory */
+	FreeExecutorState(ex->estate);
 	PopActiveSnapshot();
 	pfree(ex);
 }
@@ -565,7 +582,7 @@ tg_row_read(TgRowExec *ex, int relno, Datum key)
 
 TupleTableSlot *
 tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
-			  TupleTableSlot *slot)
+			  TupleTableSlot *slot, bool *moved)
 {
 	elog(ERROR, "the row path is not available");
 	return NULL;
@@ -574,10 +591,15 @@ tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
 TupleTableSlot *
 tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 			  const AttrNumber *attnums, const Datum *values,
-			  const Oid *domains, bool *concurrent)
+			  const bool *nulls, const Oid *domains, bool *concurrent)
 {
 	elog(ERROR, "the row path is not available");
 	return NULL;
+}
+
+void
+tg_row_exec_table_read(TgRowExec *ex)
+{
 }
 
 void

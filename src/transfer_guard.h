@@ -149,7 +149,8 @@ typedef enum TgStatus
 	TG_STATUS_LIMIT_EXCEEDED,
 	TG_STATUS_NOT_FOUND,
 	TG_STATUS_BUSY,
-	TG_STATUS_DUPLICATE
+	TG_STATUS_DUPLICATE,
+	TG_STATUS_RECHECK			/* engine.c only: decide again once locked */
 } TgStatus;
 
 /* one call: its legs and how to run them */
@@ -248,12 +249,14 @@ extern TupleTableSlot *tg_row_lock(TgRowExec *ex, int relno, TgTable *table,
 								   Datum key, int mode);
 extern TupleTableSlot *tg_row_read(TgRowExec *ex, int relno, Datum key);
 extern TupleTableSlot *tg_row_relock(TgRowExec *ex, int relno, TgTable *table,
-									 Datum key, TupleTableSlot *slot);
+									 Datum key, TupleTableSlot *slot,
+									 bool *moved);
 extern TupleTableSlot *tg_row_update(TgRowExec *ex, int relno,
 									 TupleTableSlot *locked, int nset,
 									 const AttrNumber *attnums,
-									 const Datum *values, const Oid *domains,
-									 bool *concurrent);
+									 const Datum *values, const bool *nulls,
+									 const Oid *domains, bool *concurrent);
+extern void tg_row_exec_table_read(TgRowExec *ex);
 extern void tg_row_exec_end(TgRowExec *ex);
 
 /* engine.c */
