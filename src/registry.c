@@ -433,22 +433,23 @@ usable_key_index(Relation rel, HeapTuple tup)
 	return attnum;
 }
 
-/*
- * The row key of a table.  With wanted set, that column if a usable unique
- * index covers it, else InvalidAttrNumber.  Without: the single-column
- * primary key if usable, else the only column with a usable unique index;
- * *ambiguous is set when several columns qualify and none is the primary
- * key, since choosing among them would be a guess.
- */
-static AttrNumber
-find_key_column(Relation rel, AttrNumber wanted, bool *ambiguous)
+/* a unique index that can serve as the row key */
+typedef struct KeyIndex
+{
+	Oid			indexoid;
+	AttrNumber	attnum;
+	bool		primary;
+} KeyIndex;
+
+/* the table's usable key indexes (usable_key_index), in index list order */
+static KeyIndex *
+usable_key_indexes(Relation rel, int *n)
 {
 	List	   *indexes = RelationGetIndexList(rel);
+	KeyIndex   *result = palloc(sizeof(KeyIndex) * Max(list_length(indexes), 1));
 	ListCell   *lc;
-	AttrNumber	primary = InvalidAttrNumber;
-	AttrNumber	found = InvalidAttrNumber;
-	bool		several = false;
 
+	*n = 0;
 	foreach(lc, indexes)
 	{
 		Oid			indexoid = lfirst_oid(lc);
@@ -461,16 +462,44 @@ find_key_column(Relation rel, AttrNumber wanted, bool *ambiguous)
 		attnum = usable_key_index(rel, tup);
 		if (attnum != InvalidAttrNumber)
 		{
-			if (((Form_pg_index) GETSTRUCT(tup))->indisprimary)
-				primary = attnum;
-			if (found != InvalidAttrNumber && found != attnum)
-				several = true;
-			if (wanted == InvalidAttrNumber || attnum == wanted)
-				found = attnum;
+			result[*n].indexoid = indexoid;
+			result[*n].attnum = attnum;
+			result[*n].primary = ((Form_pg_index) GETSTRUCT(tup))->indisprimary;
+			(*n)++;
 		}
 		ReleaseSysCache(tup);
 	}
 	list_free(indexes);
+	return result;
+}
+
+/*
+ * The row key of a table.  With wanted set, that column if a usable unique
+ * index covers it, else InvalidAttrNumber.  Without: the single-column
+ * primary key if usable, else the only column with a usable unique index;
+ * *ambiguous is set when several columns qualify and none is the primary
+ * key, since choosing among them would be a guess.
+ */
+static AttrNumber
+find_key_column(Relation rel, AttrNumber wanted, bool *ambiguous)
+{
+	int			n;
+	KeyIndex   *keys = usable_key_indexes(rel, &n);
+	AttrNumber	primary = InvalidAttrNumber;
+	AttrNumber	found = InvalidAttrNumber;
+	bool		several = false;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (keys[i].primary)
+			primary = keys[i].attnum;
+		if (found != InvalidAttrNumber && found != keys[i].attnum)
+			several = true;
+		if (wanted == InvalidAttrNumber || keys[i].attnum == wanted)
+			found = keys[i].attnum;
+	}
+	pfree(keys);
 
 	if (ambiguous)
 		*ambiguous = false;
@@ -494,26 +523,15 @@ find_key_column(Relation rel, AttrNumber wanted, bool *ambiguous)
 static Oid
 key_index_oid(Relation rel, AttrNumber attnum)
 {
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
+	int			n;
+	KeyIndex   *keys = usable_key_indexes(rel, &n);
 	Oid			result = InvalidOid;
+	int			i;
 
-	foreach(lc, indexes)
-	{
-		Oid			indexoid = lfirst_oid(lc);
-		HeapTuple	tup;
-		bool		primary;
-
-		tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "cache lookup failed for index %u", indexoid);
-		primary = ((Form_pg_index) GETSTRUCT(tup))->indisprimary;
-		if (usable_key_index(rel, tup) == attnum &&
-			(primary || !OidIsValid(result)))
-			result = indexoid;
-		ReleaseSysCache(tup);
-	}
-	list_free(indexes);
+	for (i = 0; i < n; i++)
+		if (keys[i].attnum == attnum && (keys[i].primary || !OidIsValid(result)))
+			result = keys[i].indexoid;
+	pfree(keys);
 	if (!OidIsValid(result))
 		elog(ERROR, "no unique index on key column %d of table \"%s\"",
 			 attnum, RelationGetRelationName(rel));
