@@ -495,10 +495,7 @@ static void
 check_result_type(TgTable *table, TupleDesc desc, int attno, Oid expected)
 {
 	if (attno > desc->natts || SPI_gettypeid(desc, attno) != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" changed during the transfer",
-						tg_rel_display_name(table->relid))));
+		tg_raise_table_changed(table->relid);
 }
 
 /*

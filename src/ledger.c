@@ -248,20 +248,14 @@ journal_row_path_usable(Relation rel)
 static void
 journal_insert_rows(Relation rel, JournalRow *rows, int nrows)
 {
-	EState	   *estate = CreateExecutorState();
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
 	Bitmapset  *none = NULL;
-	MemoryContext old;
+	ResultRelInfo *rri;
+	EState	   *estate = tg_exec_state_open(&rel, &none, 1,
+											GetCurrentCommandId(true), &rri);
+	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+	TupleTableSlot *slot = table_slot_create(rel, &estate->es_tupleTable);
 	int			i;
 
-	old = MemoryContextSwitchTo(estate->es_query_cxt);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	tg_exec_range_table(estate, &rel, &none, 1);
-	rri = makeNode(ResultRelInfo);
-	ExecInitResultRelation(estate, rri, 1);
-	ExecOpenIndices(rri, false);
-	slot = table_slot_create(rel, &estate->es_tupleTable);
 	MemoryContextSwitchTo(old);
 
 	for (i = 0; i < nrows; i++)
@@ -274,10 +268,7 @@ journal_insert_rows(Relation rel, JournalRow *rows, int nrows)
 		ResetPerTupleExprContext(estate);
 	}
 
-	ExecCloseResultRelations(estate);
-	ExecCloseRangeTableRelations(estate);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
+	tg_exec_state_close(estate);
 }
 
 #endif							/* TG_HAVE_ROW_PATH */

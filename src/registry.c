@@ -914,6 +914,20 @@ build_table(Oid relid)
 }
 
 /*
+ * A table held open by a call no longer has the definition its cache entry
+ * describes: code the call ran got around the lock (it cannot, short of a
+ * bug), and no value of it is read.
+ */
+void
+tg_raise_table_changed(Oid relid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("table \"%s\" changed during the transfer",
+					tg_rel_display_name(relid))));
+}
+
+/*
  * The table has no guarded balance column: never guarded (or unguarded),
  * or, with stale_guards, its guards name columns dropped or retyped since.
  */

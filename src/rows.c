@@ -100,10 +100,7 @@ check_attribute(Relation rel, AttrNumber attnum, Oid typid)
 	else
 		att = TupleDescAttr(desc, attnum - 1);
 	if (att == NULL || att->attisdropped || att->atttypid != typid)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" changed during the transfer",
-						RelationGetRelationName(rel))));
+		tg_raise_table_changed(RelationGetRelid(rel));
 }
 
 /*
@@ -148,6 +145,43 @@ tg_row_path_usable(Relation rel, TgTable *table, uint64 mask)
 }
 
 /*
+ * An executor state with rels (each held open and locked by the caller) as
+ * its result relations, indexes open, writing with command id cid: what a
+ * plain UPDATE or INSERT of their rows needs.  updated[i]: the columns an
+ * update of rels[i] may set.  rris[i] receives each table's result
+ * relation.
+ */
+EState *
+tg_exec_state_open(Relation *rels, Bitmapset **updated, int nrels,
+				   CommandId cid, ResultRelInfo **rris)
+{
+	EState	   *estate = CreateExecutorState();
+	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+	int			i;
+
+	estate->es_output_cid = cid;
+	tg_exec_range_table(estate, rels, updated, nrels);
+	for (i = 0; i < nrels; i++)
+	{
+		rris[i] = makeNode(ResultRelInfo);
+		ExecInitResultRelation(estate, rris[i], i + 1);
+		ExecOpenIndices(rris[i], false);
+	}
+	MemoryContextSwitchTo(old);
+	return estate;
+}
+
+/* close what tg_exec_state_open() opened, and free its memory */
+void
+tg_exec_state_close(EState *estate)
+{
+	ExecCloseResultRelations(estate);
+	ExecCloseRangeTableRelations(estate);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+}
+
+/*
  * Start the row path for a call on rels (every one usable, each held open
  * and locked by the caller), whose updates may set the columns in
  * updated[i] (attribute numbers offset by FirstLowInvalidHeapAttributeNumber).
@@ -167,14 +201,12 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
 	UpdateActiveSnapshotCommandId();
 	ex->cid = GetCurrentCommandId(true);
 
-	ex->estate = CreateExecutorState();
-	old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
-	ex->estate->es_output_cid = ex->cid;
-	ex->estate->es_snapshot = GetActiveSnapshot();
-	tg_exec_range_table(ex->estate, rels, updated, nrels);
-
-	ex->nrels = nrels;
 	ex->rris = palloc0(sizeof(ResultRelInfo *) * nrels);
+	ex->estate = tg_exec_state_open(rels, updated, nrels, ex->cid, ex->rris);
+	ex->estate->es_snapshot = GetActiveSnapshot();
+
+	old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
+	ex->nrels = nrels;
 	ex->indexes = palloc0(sizeof(Relation) * nrels);
 	ex->scans = palloc0(sizeof(IndexScanDesc) * nrels);
 	ex->skeys = palloc0(sizeof(ScanKeyData) * nrels);
@@ -184,20 +216,14 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
 	ex->newslots = palloc0(sizeof(TupleTableSlot *) * nrels);
 	for (i = 0; i < nrels; i++)
 	{
-		ResultRelInfo *rri = makeNode(ResultRelInfo);
+		ResultRelInfo *rri = ex->rris[i];
 		int			j;
 
-		ExecInitResultRelation(ex->estate, rri, i + 1);
-		ExecOpenIndices(rri, false);
-		ex->rris[i] = rri;
 		for (j = 0; j < rri->ri_NumIndices; j++)
 			if (RelationGetRelid(rri->ri_IndexRelationDescs[j]) == tables[i]->key_index)
 				ex->indexes[i] = rri->ri_IndexRelationDescs[j];
 		if (ex->indexes[i] == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("table \"%s\" changed during the transfer",
-							RelationGetRelationName(rels[i]))));
+			tg_raise_table_changed(RelationGetRelid(rels[i]));
 		ScanKeyEntryInitialize(&ex->skeys[i], 0, 1, BTEqualStrategyNumber,
 							   InvalidOid, tables[i]->key_index_collation,
 							   tables[i]->key_eq_proc, (Datum) 0);
@@ -541,11 +567,8 @@ tg_row_exec_end(TgRowExec *ex)
 	for (i = 0; i < ex->nrels; i++)
 		if (ex->registered[i])
 			UnregisterSnapshot(ex->snapshots[i]);
-	ExecCloseResultRelations(ex->estate);
-	ExecCloseRangeTableRelations(ex->estate);
-	ExecResetTupleTable(ex->estate->es_tupleTable, false);
 	/* the arrays above live in the executor state's memory */
-	FreeExecutorState(ex->estate);
+	tg_exec_state_close(ex->estate);
 	PopActiveSnapshot();
 	pfree(ex);
 }

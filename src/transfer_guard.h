@@ -203,6 +203,7 @@ extern char *tg_extension_relation_name(const char *name);
 extern void tg_become_extension_owner(Oid *save_userid, int *save_sec_context);
 extern const char *tg_rel_display_name(Oid relid);
 extern char *tg_rel_qualified_name(Oid relid);
+extern pg_attribute_noreturn() void tg_raise_table_changed(Oid relid);
 
 /* ledger.c */
 extern bool tg_journal_available(void);
@@ -257,6 +258,12 @@ extern TupleTableSlot *tg_row_update(TgRowExec *ex, int relno,
 									 const Datum *values, const bool *nulls,
 									 const Oid *domains, bool *concurrent);
 extern void tg_row_exec_table_read(TgRowExec *ex);
+#ifdef TG_HAVE_ROW_PATH
+extern EState *tg_exec_state_open(Relation *rels, Bitmapset **updated,
+								  int nrels, CommandId cid,
+								  ResultRelInfo **rris);
+extern void tg_exec_state_close(EState *estate);
+#endif
 extern void tg_row_exec_end(TgRowExec *ex);
 
 /* engine.c */
