@@ -20,12 +20,13 @@ PGFILEDESC = "transfer_guard - guarded balance transfers"
 PG_CPPFLAGS = -I$(srcdir)/src -DTG_EXTVERSION=\"$(EXTVERSION)\"
 
 REGRESS = setup guard transfer errors keys limits batch security \
-	ledger idempotency try_transfer versions hazards rowpath upgrade
+	ledger idempotency try_transfer versions hazards rowpath journal_indexes upgrade
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = opposite_transfers drain_one_account nowait_locked \
 	batch_opposite_orders fk_insert_not_blocked guard_change_seen \
-	idempotency_concurrent try_busy row_changes_concurrent row_path_mixed
+	idempotency_concurrent try_busy row_changes_concurrent row_path_mixed \
+	journal_indexes_switch
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
 	--load-extension=transfer_guard
 

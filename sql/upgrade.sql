@@ -1,6 +1,7 @@
 --
 -- upgrade: guards made under 1.0 keep working after ALTER EXTENSION
--- UPDATE, and an updated 1.0 has exactly the shape of a fresh 1.1.
+-- UPDATE to 1.1 and then 1.2, and an updated 1.0 has exactly the shape
+-- of a fresh 1.2.
 --
 
 -- everything a client or pg_dump can see of the installed extension
@@ -46,6 +47,10 @@ CREATE FUNCTION tg_shape() RETURNS SETOF text LANGUAGE sql AS $$
 	  FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
 	 WHERE c.relkind = 'v'
 	UNION ALL
+	SELECT format('trigger %s', pg_get_triggerdef(t.oid))
+	  FROM members m JOIN pg_trigger t ON m.classid = 'pg_class'::regclass AND t.tgrelid = m.objid
+	 WHERE NOT t.tgisinternal
+	UNION ALL
 	SELECT 'dumped ' || cfg::regclass::text FROM ext, unnest(ext.extconfig) AS cfg
 	UNION ALL
 	SELECT format('event trigger %s on %s enabled=%s', evtname, evtevent, evtenabled)
@@ -79,7 +84,19 @@ SELECT status FROM try_transfer('u_acc', 3, 1, 1, idempotency_key => 'u-1');
 SELECT guard('u_acc', 'balance', 0, 1000, journal => false);
 SELECT * FROM u_acc ORDER BY id;
 
--- the updated extension has the shape of a fresh 1.1
+-- 1.1 to 1.2: the journal's indexes by account can be switched off
+ALTER EXTENSION transfer_guard UPDATE TO '1.2';
+SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
+SELECT journal_account_indexes(false);
+SELECT count(*) AS journal_indexes FROM pg_index
+ WHERE indrelid = 'transfer_guard_journal'::regclass;
+SELECT from_balance, to_balance FROM transfer('u_acc', 1, 2, 1);
+SELECT journal_account_indexes(true);
+SELECT count(*) AS journal_indexes FROM pg_index
+ WHERE indrelid = 'transfer_guard_journal'::regclass;
+SELECT * FROM u_acc ORDER BY id;
+
+-- the updated extension has the shape of a fresh one
 CREATE TEMP TABLE shape_updated AS SELECT tg_shape() AS line;
 DROP EXTENSION transfer_guard;
 CREATE EXTENSION transfer_guard;

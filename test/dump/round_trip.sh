@@ -13,11 +13,13 @@ set -uo pipefail
 
 src=transfer_guard_dump_src
 dst=transfer_guard_dump_dst
+dst2=transfer_guard_dump_dst2
 dump=$(mktemp)
+dump2=$(mktemp)
 failed=0
 passed=0
 
-trap 'rm -f "$dump"' EXIT
+trap 'rm -f "$dump" "$dump2"' EXIT
 
 q()
 {
@@ -37,10 +39,11 @@ check()
 	fi
 }
 
-for db in "$src" "$dst"; do
+for db in "$src" "$dst" "$dst2"; do
 	psql -X -q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" >/dev/null
 done
-psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $src" -c "CREATE DATABASE $dst" || exit 1
+psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $src" -c "CREATE DATABASE $dst" \
+	-c "CREATE DATABASE $dst2" || exit 1
 
 psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL' || exit 1
 CREATE EXTENSION transfer_guard;
@@ -93,7 +96,29 @@ check "balances add up after restore" \
 	"$(q "$dst" "SELECT sum(balance) FROM bank.accounts")" \
 	"5000"
 
-for db in "$src" "$dst"; do
+# the journal's indexes by account: made by default, and a choice to go
+# without them survives a dump restored in parallel into a fresh database
+account_indexes="SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_index i
+	JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'transfer_guard_journal'::regclass"
+check "a restored journal has its indexes by account by default" \
+	"$(q "$dst" "$account_indexes")" \
+	"transfer_guard_journal_from transfer_guard_journal_pkey transfer_guard_journal_to"
+q "$src" "SELECT journal_account_indexes(false)" >/dev/null || exit 1
+pg_dump -Fc -d "$src" -f "$dump2" || exit 1
+pg_restore -j 2 -d "$dst2" "$dump2" || exit 1
+check "journal_account_indexes(false) survives dump and restore (pg_restore -j 2)" \
+	"$(q "$dst2" "$account_indexes") $(q "$dst2" "SELECT journal_account_indexes FROM transfer_guard_settings")" \
+	"transfer_guard_journal_pkey f"
+check "the journal without indexes by account survives and goes on recording" \
+	"$(q "$dst2" "SELECT count(*) FROM transfer('bank.accounts', 5, 4, 1)" >/dev/null; q "$dst2" "SELECT count(*) FROM transfer_guard_journal")" \
+	"$(( ${journal_src%% *} + 1 ))"
+check "journal_account_indexes(true) after restore indexes every journal row" \
+	"$(q "$dst2" "SELECT journal_account_indexes(true)" >/dev/null; q "$dst2" "$account_indexes") $(psql -X -q -At -d "$dst2" \
+		-c "SET enable_seqscan = off" -c "SET enable_bitmapscan = off" \
+		-c "SELECT count(*) FROM transfer_guard_journal WHERE from_table = 'bank.accounts'::regclass AND from_key >= ''")" \
+	"transfer_guard_journal_from transfer_guard_journal_pkey transfer_guard_journal_to $(q "$dst2" "SELECT count(*) FROM transfer_guard_journal WHERE from_table = 'bank.accounts'::regclass")"
+
+for db in "$src" "$dst" "$dst2"; do
 	psql -X -q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" >/dev/null
 done
 echo "$passed passed, $failed failed"

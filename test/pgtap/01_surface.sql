@@ -11,7 +11,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS transfer_guard;
 
-SELECT plan(128);
+SELECT plan(149);
 
 -- the extension as a whole ------------------------------------------------
 
@@ -19,8 +19,8 @@ SELECT has_extension('transfer_guard', 'extension transfer_guard is installed');
 
 SELECT is(
 	(SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard'),
-	'1.1',
-	'CREATE EXTENSION transfer_guard installs version 1.1');
+	'1.2',
+	'CREATE EXTENSION transfer_guard installs version 1.2');
 
 SELECT ok(
 	NOT (SELECT extrelocatable FROM pg_extension WHERE extname = 'transfer_guard'),
@@ -39,6 +39,9 @@ SELECT set_eq(
 		'table transfer_guard_journal',
 		'view transfer_journal',
 		'table transfer_guard_idempotency',
+		'table transfer_guard_settings',
+		'function transfer_guard_apply_settings()',
+		'function journal_account_indexes(boolean)',
 		'function guard(regclass,name,numeric,numeric,boolean,name,name)',
 		'function unguard(regclass,name)',
 		'function transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name,text)',
@@ -60,8 +63,9 @@ SELECT set_eq(
 		'transfer_guard_registry',
 		'transfer_guard_transfer_id_seq',
 		'transfer_guard_journal',
-		'transfer_guard_idempotency'],
-	'pg_dump dumps exactly the registry, the transfer id sequence, the journal and the idempotency keys');
+		'transfer_guard_idempotency',
+		'transfer_guard_settings'],
+	'pg_dump dumps exactly the registry, the transfer id sequence, the journal, the idempotency keys and the settings');
 SELECT ok(
 	(SELECT bool_and(c = '') FROM pg_extension, unnest(extcondition) AS c
 	  WHERE extname = 'transfer_guard'),
@@ -417,6 +421,72 @@ SELECT ok(
 	'transfer_guard_journal'::regclass = ANY (
 		SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'transfer_guard'),
 	'pg_dump dumps the rows of transfer_guard_journal (extension configuration table)');
+
+-- the journal's indexes by account (1.2) ---------------------------------------
+-- transfer_guard_settings holds the choice (no row: indexed); its statement
+-- trigger makes the journal's indexes match; journal_account_indexes() is
+-- how the journal's owner changes it.  PL/pgSQL with a pinned search_path:
+-- they touch only the extension's own objects.
+
+SELECT has_table('transfer_guard_settings', 'table transfer_guard_settings exists');
+SELECT columns_are('transfer_guard_settings', ARRAY['journal_account_indexes'],
+	'table transfer_guard_settings has exactly the column journal_account_indexes');
+SELECT col_type_is('transfer_guard_settings', 'journal_account_indexes', 'boolean',
+	'transfer_guard_settings.journal_account_indexes is boolean');
+SELECT col_not_null('transfer_guard_settings', 'journal_account_indexes',
+	'transfer_guard_settings.journal_account_indexes is NOT NULL');
+SELECT is(
+	(SELECT pg_get_indexdef('transfer_guard_settings_one_row'::regclass)),
+	'CREATE UNIQUE INDEX transfer_guard_settings_one_row ON public.transfer_guard_settings USING btree ((true))',
+	'transfer_guard_settings holds one row at most');
+SELECT is_empty('SELECT * FROM transfer_guard_settings',
+	'a fresh installation stores no setting: the journal is indexed by account');
+SELECT table_privs_are('transfer_guard_settings', 'public', ARRAY['SELECT'],
+	'PUBLIC may read table transfer_guard_settings, and nothing more');
+SELECT ok(
+	'transfer_guard_settings'::regclass = ANY (
+		SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'transfer_guard'),
+	'pg_dump dumps the rows of transfer_guard_settings (extension configuration table)');
+SELECT trigger_is('transfer_guard_settings', 'transfer_guard_apply_settings',
+	'transfer_guard_apply_settings',
+	'a trigger on transfer_guard_settings applies the setting');
+SELECT is(
+	(SELECT pg_get_triggerdef(oid) FROM pg_trigger
+	  WHERE tgrelid = 'transfer_guard_settings'::regclass AND NOT tgisinternal),
+	'CREATE TRIGGER transfer_guard_apply_settings AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE '
+	'ON public.transfer_guard_settings FOR EACH STATEMENT EXECUTE FUNCTION transfer_guard_apply_settings()',
+	'the trigger fires after every statement that can change the setting, TRUNCATE included');
+
+SELECT has_function('journal_account_indexes', ARRAY['boolean'],
+	'function journal_account_indexes(boolean) exists');
+SELECT is(
+	(SELECT pg_get_function_arguments('journal_account_indexes(boolean)'::regprocedure)),
+	'enabled boolean',
+	'journal_account_indexes takes (enabled)');
+SELECT function_returns('journal_account_indexes', ARRAY['boolean'], 'void',
+	'journal_account_indexes(boolean) returns void');
+SELECT volatility_is('journal_account_indexes', ARRAY['boolean'], 'volatile',
+	'journal_account_indexes(boolean) is volatile');
+SELECT isnt_definer('journal_account_indexes', ARRAY['boolean'],
+	'journal_account_indexes(boolean) is security invoker: only the journal''s owner can change its indexes');
+SELECT function_lang_is('journal_account_indexes', ARRAY['boolean'], 'plpgsql',
+	'journal_account_indexes(boolean) is written in PL/pgSQL');
+SELECT is(
+	(SELECT proconfig FROM pg_proc WHERE oid = 'journal_account_indexes(boolean)'::regprocedure),
+	ARRAY['search_path=pg_catalog, pg_temp'],
+	'journal_account_indexes(boolean) pins search_path to pg_catalog, pg_temp');
+SELECT function_privs_are('journal_account_indexes', ARRAY['boolean'],
+	'public', ARRAY[]::text[],
+	'PUBLIC may not execute journal_account_indexes(boolean)');
+SELECT isnt_definer('transfer_guard_apply_settings', ARRAY[]::text[],
+	'transfer_guard_apply_settings() is security invoker');
+SELECT is(
+	(SELECT proconfig FROM pg_proc WHERE oid = 'transfer_guard_apply_settings()'::regprocedure),
+	ARRAY['search_path=pg_catalog, pg_temp'],
+	'transfer_guard_apply_settings() pins search_path to pg_catalog, pg_temp');
+SELECT function_privs_are('transfer_guard_apply_settings', ARRAY[]::text[],
+	'public', ARRAY[]::text[],
+	'PUBLIC may not execute transfer_guard_apply_settings()');
 
 -- the transfer_journal view ----------------------------------------------------
 
