@@ -57,10 +57,12 @@ SELECT * FROM ji_indexes;
 ROLLBACK;
 SELECT * FROM ji_indexes;
 
--- switched on again: both indexes hold every journal row
+-- switched on again: both indexes hold every journal row, those written
+-- before and one written by this session after the switch
 SELECT journal_account_indexes(true);
 SELECT * FROM ji_indexes;
 SELECT count(*) AS settings FROM transfer_guard_settings;
+SELECT from_balance, to_balance FROM transfer('ji_acc', 1, 2, 1);
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 CREATE FUNCTION ji_plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $f$

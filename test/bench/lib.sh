@@ -114,29 +114,35 @@ bench_psql()
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$BENCH_DB" "$@"
 }
 
-# A fresh database $BENCH_DB with the data of setup.sql.
+# A fresh database (default $BENCH_DB) with the data of setup.sql, then
+# the SQL of the second argument, if any.
 bench_setup()
 {
+	local db=${1:-$BENCH_DB}
+
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
 		-c "SET client_min_messages = warning" \
-		-c "DROP DATABASE IF EXISTS $BENCH_DB" -c "CREATE DATABASE $BENCH_DB" || return
-	psql -X -q -v ON_ERROR_STOP=1 -v accounts="$BENCH_ACCOUNTS" -d "$BENCH_DB" \
-		-f "$BENCH_DIR/setup.sql" >/dev/null
+		-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" || return
+	psql -X -q -v ON_ERROR_STOP=1 -v accounts="$BENCH_ACCOUNTS" -d "$db" \
+		-f "$BENCH_DIR/setup.sql" >/dev/null || return
+	if [ -n "${2:-}" ]; then
+		psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "$2" >/dev/null
+	fi
 }
 
-# Wait until no client other than this one is connected to $BENCH_DB, so
+# Wait until no client other than this one is connected to the cluster, so
 # that no backend of the previous run still holds a lock or is exiting.
 bench_wait_idle()
 {
 	for _ in $(seq 600); do
 		if [ "$(bench_psql -c "SELECT count(*) FROM pg_stat_activity
-				WHERE datname = current_database() AND backend_type = 'client backend'
+				WHERE backend_type = 'client backend'
 				AND pid <> pg_backend_pid()")" = 0 ]; then
 			return 0
 		fi
 		sleep 0.05
 	done
-	echo "sessions still connected to $BENCH_DB" >&2
+	echo "sessions still connected to the cluster" >&2
 	return 1
 }
 

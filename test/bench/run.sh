@@ -3,9 +3,9 @@
 # test/bench/run.sh -- throughput and latency of transfer() next to the other
 # ways of moving a balance, with pgbench
 #
-#     test/bench/run.sh --quick        21 key cells, 5 s per run: about 4 minutes
-#     test/bench/run.sh                the full matrix, 138 cells, 4 s per run: about 22 minutes
-#     test/bench/run.sh --seconds N    N s per run (full: about 2.5 + 4 x N minutes)
+#     test/bench/run.sh --quick        30 key cells, 5 s per run: about 15 minutes
+#     test/bench/run.sh                the full matrix, 192 cells, 4 s per run: about 85 minutes
+#     test/bench/run.sh --seconds N    N s per run (each run also takes about 9 s to start and settle)
 #     test/bench/run.sh --rounds N     each cell N times, interleaved (default 2; time grows with N)
 #
 # A benchmark, not a test: it reports figures and gates nothing, and
@@ -17,6 +17,10 @@
 # front to pick the two accounts:
 #   transfer()              transfer.sql: untyped parameters, the text overload
 #   transfer() bigint keys  transfer_typed.sql: the anyelement overload
+#   transfer() unindexed journal
+#                           transfer.sql in a second database (BENCH_DB_unindexed),
+#                           after journal_account_indexes(false): journaled,
+#                           without the journal's two indexes by account
 #   transfer() no journal   transfer_nojournal.sql: guard(..., journal => false)
 #   transfer() no journal, statements
 #                           the same with transfer_guard.row_path = off: rows
@@ -29,25 +33,32 @@
 #   PL/pgSQL                plpgsql.sql: bench_transfer_plpgsql() of setup.sql,
 #                           rows locked in key order, checked, two UPDATEs
 #   floor                   floor.sql: one UPDATE of both rows, no check
+#   floor + journal row     floor_journal.sql: the floor's UPDATE and an INSERT
+#                           of the row transfer() journals into a table with
+#                           the journal's columns and indexes, in one statement
+#   ... unindexed           the same without the two indexes by account, in the
+#                           second database
 #   batch N                 batch.sql: transfer_batch() of N legs, built by
 #                           bench_legs() on the server (its cost included)
 #   bench_legs N alone      legs.sql: bench_legs() alone, the part of a batch
 #                           figure that is not transfer_batch()
 # Only transfer() journals and draws a transfer id; PL/pgSQL, client-side and
-# floor do neither, so "transfer() no journal" is the like-for-like figure.
+# floor do neither, so "transfer() no journal" is the like-for-like figure;
+# "floor + journal row" is the like-for-like figure for transfer() with the
+# journal, and its unindexed form for the unindexed journal.
 #
 # Shapes (keys.sql): uniform (two of 100,000 accounts), busy (two of 10
 # accounts), hot (account 1 and one of the others: every move touches it).
 # For each shape, synchronous_commit on and off, and 1, 8 and 32 clients
 # (pgbench -j 2, or 1 for one client).  The full matrix runs transfer(),
-# transfer() no journal (on the row path and through statements),
-# client-side, PL/pgSQL and floor in every cell; the bigint-key form in the
-# uniform cells; batches of 1, 10 and 100 legs at 8 clients; bench_legs()
-# alone at 8 clients, uniform.  --quick runs 8 clients with
-# synchronous_commit off: in the uniform shape everything but the bigint
-# keys and the batches of 1 and 100 legs; in the busy shape transfer(), both
-# forms of transfer() no journal, client-side, PL/pgSQL and floor; in the hot
-# shape the same but the statements form; and transfer() and floor with
+# transfer() unindexed journal, transfer() no journal (on the row path and
+# through statements), client-side, PL/pgSQL, floor and both forms of floor +
+# journal row in every cell; the bigint-key form in the uniform cells;
+# batches of 1, 10 and 100 legs at 8 clients; bench_legs() alone at 8
+# clients, uniform.  --quick runs 8 clients with synchronous_commit off: in
+# the uniform shape everything but the bigint keys and the batches of 1 and
+# 100 legs; in the busy shape the same without batches; in the hot shape the
+# same but the statements form; and transfer() and floor with
 # synchronous_commit on, uniform.
 #
 # Cells that are compared run interleaved (A, B, C, D, then A, B, C, D again)
@@ -121,9 +132,9 @@ bench_started
 groups=()
 if [ "$mode" = quick ]; then
 	groups=(
-		"uniform off 8 transfer nojournal statements client plpgsql floor batch10 legs10"
-		"busy off 8 transfer nojournal statements client plpgsql floor"
-		"hot off 8 transfer nojournal client plpgsql floor"
+		"uniform off 8 transfer unindexed nojournal statements client plpgsql floor floorjournal floorjournal_ui batch10 legs10"
+		"busy off 8 transfer unindexed nojournal statements client plpgsql floor floorjournal floorjournal_ui"
+		"hot off 8 transfer unindexed nojournal client plpgsql floor floorjournal floorjournal_ui"
 		"uniform on 8 transfer floor"
 	)
 else
@@ -132,7 +143,7 @@ else
 			for clients in 1 8 32; do
 				line="$shape $sync $clients transfer"
 				[ "$shape" = uniform ] && line+=" typed"
-				line+=" nojournal statements client plpgsql floor"
+				line+=" unindexed nojournal statements client plpgsql floor floorjournal floorjournal_ui"
 				[ "$clients" = 8 ] && line+=" batch1 batch10 batch100"
 				[ "$clients" = 8 ] && [ "$shape" = uniform ] && line+=" legs1 legs10 legs100"
 				groups+=("$line")
@@ -159,10 +170,15 @@ approach()
 	approach_options=
 	approach_moves=1
 	approach_keys=1
+	approach_db=$BENCH_DB
 	case $1 in
 		transfer) approach_label="transfer()" approach_file=transfer.sql ;;
 		typed) approach_label="transfer() bigint keys" approach_file=transfer_typed.sql ;;
 		nojournal) approach_label="transfer() no journal" approach_file=transfer_nojournal.sql ;;
+		unindexed)
+			approach_label="transfer() unindexed journal"
+			approach_file=transfer.sql approach_db=${BENCH_DB}_unindexed
+			;;
 		statements)
 			approach_label="transfer() no journal, statements"
 			approach_file=transfer_nojournal.sql
@@ -171,6 +187,11 @@ approach()
 		client) approach_label="client-side" approach_file=client_side.sql ;;
 		plpgsql) approach_label="PL/pgSQL" approach_file=plpgsql.sql ;;
 		floor) approach_label="floor" approach_file=floor.sql ;;
+		floorjournal) approach_label="floor + journal row" approach_file=floor_journal.sql ;;
+		floorjournal_ui)
+			approach_label="floor + journal row, unindexed"
+			approach_file=floor_journal.sql approach_db=${BENCH_DB}_unindexed
+			;;
 		batch*)
 			approach_moves=${1#batch}
 			approach_label="batch $approach_moves"
@@ -203,18 +224,25 @@ done
 
 tg_say "bench: setting up $BENCH_ACCOUNTS accounts" >&2
 bench_setup
+bench_setup "${BENCH_DB}_unindexed" "SELECT journal_account_indexes(false);
+	DROP INDEX bench_journal_from; DROP INDEX bench_journal_to"
 
 # the starting total of each table, checked at the end
 totals_sql="SELECT (SELECT sum(balance) FROM accounts) || ' ' || (SELECT sum(balance) FROM accounts_nj)"
-totals_before=$(bench_psql -c "$totals_sql")
+totals()
+{
+	echo "$(bench_psql -c "$totals_sql") $(bench_psql -d "${BENCH_DB}_unindexed" -c "$totals_sql")"
+}
+totals_before=$(totals)
 
-tg_say "bench: $runs runs of $seconds s ($rounds rounds), about $(((runs * (seconds * 10 + 6) / 10 + 30) / 60)) minutes" >&2
+tg_say "bench: $runs runs of $seconds s ($rounds rounds), about $(((runs * (seconds + 9) + 30) / 60)) minutes" >&2
 
 # deadlocks detected in the database so far (counted by the backends that
 # detected them, flushed when they exit)
 deadlocks()
 {
-	bench_psql -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+	bench_psql -c "SELECT sum(deadlocks) FROM pg_stat_database
+		WHERE datname IN ('$BENCH_DB', '${BENCH_DB}_unindexed')"
 }
 
 # One pgbench run of a cell: appends its latencies to lat/CELL and a line
@@ -240,7 +268,7 @@ run_one()
 	out=$(PGOPTIONS="-c synchronous_commit=$sync $approach_options" pgbench -n -M prepared \
 		-c "$clients" -j "$threads" -T "$seconds" \
 		$(shape_defs "$shape") $approach_defs \
-		-l --log-prefix="$work/log" -f "$script" "$BENCH_DB" 2>&1) || status=$?
+		-l --log-prefix="$work/log" -f "$script" "$approach_db" 2>&1) || status=$?
 	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
 	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
 	if [ "$status" -ne 0 ]; then
@@ -355,22 +383,25 @@ markdown()
 } | markdown
 
 echo
-echo "transfer() against the floor (one UPDATE of both rows, no check) and the"
-echo "PL/pgSQL function, tps ratios within each group (- where a cell did not run):"
+echo "transfer() against the floor (one UPDATE of both rows, no check), the floor with a"
+echo "journal row written by hand, and the PL/pgSQL function, tps ratios within each group"
+echo "(- where a cell did not run):"
 echo
 {
-	printf 'shape\tsync\tclients\ttransfer()/floor\tno journal/floor\tno journal/PL/pgSQL\tno journal, row path/statements\n'
+	printf 'shape\tsync\tclients\ttransfer()/floor\tunindexed journal/floor\tno journal/floor\tno journal/PL/pgSQL\tno journal, row path/statements\ttransfer()/floor + journal row\tunindexed journal/floor + journal row, unindexed\n'
 	awk '{ k = $1 " " $2 " " $3; tps[k, $4] = $5; if (!(k in seen)) { seen[k] = 1; order[++n] = k } }
 		function ratio(k, a, b) { return ((k, a) in tps) && ((k, b) in tps) && tps[k, b] > 0 ? sprintf("%.2f", tps[k, a] / tps[k, b]) : "-" }
 		END { for (i = 1; i <= n; i++) { k = order[i]; if (!((k, "floor") in tps)) continue
 			split(k, p, " ")
-			printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p[1], p[2], p[3], ratio(k, "transfer", "floor"),
-				ratio(k, "nojournal", "floor"), ratio(k, "nojournal", "plpgsql"), ratio(k, "nojournal", "statements") } }' \
+			printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p[1], p[2], p[3], ratio(k, "transfer", "floor"),
+				ratio(k, "unindexed", "floor"), ratio(k, "nojournal", "floor"), ratio(k, "nojournal", "plpgsql"),
+				ratio(k, "nojournal", "statements"), ratio(k, "transfer", "floorjournal"),
+				ratio(k, "unindexed", "floorjournal_ui") } }' \
 		"$work/results"
 } | markdown
 
 echo
-totals_after=$(bench_psql -c "$totals_sql")
+totals_after=$(totals)
 if [ "$totals_after" = "$totals_before" ]; then
 	echo "total balance of each table unchanged ($totals_after)"
 else

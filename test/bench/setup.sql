@@ -7,6 +7,8 @@
 --                with the journal on (guard()'s default)
 --   accounts_nj  the same accounts, guarded with journal => false, for
 --                transfer() with the journal off
+--   bench_journal  a table with the journal's columns and indexes, for the
+--                floor plus a journal row written by hand (floor_journal.sql)
 --
 -- Every balance starts at 10^12 and every move is of 1, so no transfer is
 -- ever refused for want of funds in any run; the checks still run on every
@@ -30,6 +32,12 @@ CREATE TABLE accounts_nj (
 );
 INSERT INTO accounts_nj SELECT g, 1000000000000 FROM generate_series(1, :accounts) g;
 SELECT guard('accounts_nj', 'balance', journal => false);
+
+CREATE TABLE bench_journal (LIKE transfer_guard_journal INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+ALTER TABLE bench_journal ADD PRIMARY KEY (transfer_id);
+CREATE INDEX bench_journal_from ON bench_journal (from_table, from_key);
+CREATE INDEX bench_journal_to ON bench_journal (to_table, to_key);
+CREATE SEQUENCE bench_journal_id;
 
 --
 -- bench_transfer_plpgsql: the careful PL/pgSQL version of a transfer, as a
