@@ -3,9 +3,9 @@
 # test/bench/run.sh -- throughput and latency of transfer() next to the other
 # ways of moving a balance, with pgbench
 #
-#     test/bench/run.sh --quick        30 key cells, 5 s per run: about 15 minutes
-#     test/bench/run.sh                the full matrix, 192 cells, 4 s per run: about 85 minutes
-#     test/bench/run.sh --seconds N    N s per run (each run also takes about 9 s to start and settle)
+#     test/bench/run.sh --quick        30 key cells, 5 s per run: about 6 minutes
+#     test/bench/run.sh                the full matrix, 192 cells, 4 s per run: about 32 minutes
+#     test/bench/run.sh --seconds N    N s per run (full: about 4 + 6.4 x N minutes)
 #     test/bench/run.sh --rounds N     each cell N times, interleaved (default 2; time grows with N)
 #
 # A benchmark, not a test: it reports figures and gates nothing, and
@@ -235,7 +235,7 @@ totals()
 }
 totals_before=$(totals)
 
-tg_say "bench: $runs runs of $seconds s ($rounds rounds), about $(((runs * (seconds + 9) + 30) / 60)) minutes" >&2
+tg_say "bench: $runs runs of $seconds s ($rounds rounds), about $(((runs * (seconds * 10 + 6) / 10 + 30) / 60)) minutes" >&2
 
 # deadlocks detected in the database so far (counted by the backends that
 # detected them, flushed when they exit)
