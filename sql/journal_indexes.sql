@@ -101,6 +101,62 @@ SELECT * FROM ji_indexes;
 SELECT journal_account_indexes(true);
 SELECT * FROM ji_indexes;
 
+
+-- the switch does DDL only when the state changes, and the database's
+-- event triggers see the caller's search_path (this one names its log
+-- table unqualified)
+CREATE TABLE ji_ddl_log (tag text, object text);
+CREATE FUNCTION ji_log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO ji_ddl_log
+	SELECT command_tag, object_identity FROM pg_event_trigger_ddl_commands();
+END
+$$;
+CREATE FUNCTION ji_log_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO ji_ddl_log
+	SELECT 'DROP ' || upper(object_type), object_identity
+	  FROM pg_event_trigger_dropped_objects();
+END
+$$;
+CREATE EVENT TRIGGER ji_log_ddl ON ddl_command_end EXECUTE FUNCTION ji_log_ddl();
+CREATE EVENT TRIGGER ji_log_drop ON sql_drop EXECUTE FUNCTION ji_log_drop();
+SELECT journal_account_indexes(false);
+SELECT journal_account_indexes(false);
+SELECT journal_account_indexes(true);
+SELECT journal_account_indexes(true);
+SELECT tag, count(*) FROM ji_ddl_log GROUP BY tag ORDER BY tag;
+DROP EVENT TRIGGER ji_log_ddl;
+DROP EVENT TRIGGER ji_log_drop;
+DROP FUNCTION ji_log_ddl();
+DROP FUNCTION ji_log_drop();
+DROP TABLE ji_ddl_log;
+
+-- the trigger fires under session_replication_role = replica too
+SET session_replication_role = replica;
+SELECT journal_account_indexes(false);
+SELECT * FROM ji_indexes;
+RESET session_replication_role;
+SELECT journal_account_indexes(true);
+
+-- indexes are found by their columns, not their names: a relation that
+-- took a usual name while they were off does not stop them coming back
+SELECT journal_account_indexes(false);
+CREATE TABLE transfer_guard_journal_to (x int);
+SELECT journal_account_indexes(true);
+SELECT * FROM ji_indexes;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT * FROM ji_plan($$SELECT count(*) FROM transfer_guard_journal
+ WHERE to_table = 'ji_acc'::regclass AND to_key >= ''$$);
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT journal_account_indexes(false);
+SELECT * FROM ji_indexes;
+DROP TABLE transfer_guard_journal_to;
+SELECT journal_account_indexes(true);
+SELECT * FROM ji_indexes;
+
 SELECT sum(balance) FROM ji_acc;
 DROP TABLE ji_acc;
 DROP VIEW ji_indexes;

@@ -47,7 +47,7 @@ CREATE FUNCTION tg_shape() RETURNS SETOF text LANGUAGE sql AS $$
 	  FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
 	 WHERE c.relkind = 'v'
 	UNION ALL
-	SELECT format('trigger %s', pg_get_triggerdef(t.oid))
+	SELECT format('trigger %s enabled=%s', pg_get_triggerdef(t.oid), t.tgenabled)
 	  FROM members m JOIN pg_trigger t ON m.classid = 'pg_class'::regclass AND t.tgrelid = m.objid
 	 WHERE NOT t.tgisinternal
 	UNION ALL
@@ -112,3 +112,18 @@ ORDER BY 1, 2;
 
 DROP TABLE u_acc;
 DROP FUNCTION tg_shape();
+
+-- installed in a schema whose name needs quoting, the switch finds and
+-- makes the journal's indexes there
+DROP EXTENSION transfer_guard;
+CREATE SCHEMA "Odd Schema";
+CREATE EXTENSION transfer_guard SCHEMA "Odd Schema";
+SELECT "Odd Schema".journal_account_indexes(false);
+SELECT string_agg(indexrelid::regclass::text, ' ' ORDER BY indexrelid::regclass::text)
+  FROM pg_index WHERE indrelid = '"Odd Schema".transfer_guard_journal'::regclass;
+SELECT "Odd Schema".journal_account_indexes(true);
+SELECT string_agg(indexrelid::regclass::text, ' ' ORDER BY indexrelid::regclass::text)
+  FROM pg_index WHERE indrelid = '"Odd Schema".transfer_guard_journal'::regclass;
+DROP EXTENSION transfer_guard;
+DROP SCHEMA "Odd Schema";
+CREATE EXTENSION transfer_guard;
