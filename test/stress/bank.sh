@@ -7,6 +7,8 @@
 #                                          (about 30 min on 2 cores)
 #     test/stress/bank.sh --transfers N    N transfer transactions per shape
 #     test/stress/bank.sh --seconds N      N seconds per shape (quick form; default 7)
+#     test/stress/bank.sh --unindexed-journal
+#                                          the same with journal_account_indexes(false)
 #     test/check.sh stress                 the quick form, as a step of the test suite
 #
 # Claim: however transfer() and transfer_batch() calls interleave, money is
@@ -60,12 +62,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 mode=quick
 seconds=7
 transfers=
+unindexed=0
 in_cluster=0
 args=("$@")
 
 usage()
 {
-	sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -74,6 +77,7 @@ while [ $# -gt 0 ]; do
 		--long) mode=long; transfers=${transfers:-1000000} ;;
 		--transfers) mode=long; transfers=${2:?}; shift ;;
 		--seconds) seconds=${2:?}; shift ;;
+		--unindexed-journal) unindexed=1 ;;
 		--in-cluster) in_cluster=1 ;;
 		*) usage ;;
 	esac
@@ -138,6 +142,9 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning"
 	-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 sql -c "ALTER DATABASE $db SET synchronous_commit = off"
 sql -f "$here/setup.sql"
+if [ "$unindexed" = 1 ]; then
+	sql -c "SELECT journal_account_indexes(false)" >/dev/null
+fi
 
 : >"$figures"
 say "bank invariant stress, $mode form, $(date -u '+%Y-%m-%d %H:%M UTC'), $(psql -X -A -t -d "$db" -c 'SHOW server_version'), $(nproc) cores"
@@ -145,6 +152,9 @@ if [ "$mode" = long ]; then
 	say "  $transfers transfer transactions per shape, $auditors auditors"
 else
 	say "  $seconds s per shape, $auditors auditors"
+fi
+if [ "$unindexed" = 1 ]; then
+	say "  journal without its indexes by account (journal_account_indexes(false))"
 fi
 
 shapes_passed=0
