@@ -1,7 +1,7 @@
 --
 -- upgrade: guards made under 1.0 keep working after ALTER EXTENSION
--- UPDATE to 1.1 and then 1.2, and an updated 1.0 has exactly the shape
--- of a fresh 1.2.
+-- UPDATE to 1.1, 1.2 and then 1.3, and an updated 1.0 has exactly the
+-- shape of a fresh 1.3.
 --
 
 -- everything a client or pg_dump can see of the installed extension
@@ -94,6 +94,13 @@ SELECT from_balance, to_balance FROM transfer('u_acc', 1, 2, 1);
 SELECT journal_account_indexes(true);
 SELECT count(*) AS journal_indexes FROM pg_index
  WHERE indrelid = 'transfer_guard_journal'::regclass;
+SELECT * FROM u_acc ORDER BY id;
+
+-- 1.2 to 1.3
+ALTER EXTENSION transfer_guard UPDATE TO '1.3';
+SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
+SELECT * FROM transfer_guards;
+SELECT from_balance, to_balance FROM transfer('u_acc', 1, 2, 1);
 SELECT * FROM u_acc ORDER BY id;
 
 -- the updated extension has the shape of a fresh one

@@ -19,8 +19,8 @@ SELECT has_extension('transfer_guard', 'extension transfer_guard is installed');
 
 SELECT is(
 	(SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard'),
-	'1.2',
-	'CREATE EXTENSION transfer_guard installs version 1.2');
+	'1.3',
+	'CREATE EXTENSION transfer_guard installs version 1.3');
 
 SELECT ok(
 	NOT (SELECT extrelocatable FROM pg_extension WHERE extname = 'transfer_guard'),

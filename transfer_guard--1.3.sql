@@ -1,4 +1,4 @@
-/* transfer_guard--1.2.sql */
+/* transfer_guard--1.3.sql */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION transfer_guard" to load this file. \quit
