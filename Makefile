@@ -7,6 +7,7 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 MODULE_big = transfer_guard
 OBJS = \
 	src/amount.o \
+	src/colref.o \
 	src/engine.o \
 	src/entry.o \
 	src/keys.o \
@@ -20,7 +21,7 @@ PGFILEDESC = "transfer_guard - guarded balance transfers"
 PG_CPPFLAGS = -I$(srcdir)/src -DTG_EXTVERSION=\"$(EXTVERSION)\"
 
 REGRESS = setup guard transfer errors keys limits batch security \
-	ledger idempotency try_transfer versions hazards rowpath journal_indexes upgrade
+	ledger idempotency try_transfer versions hazards rowpath journal_indexes renames upgrade
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = opposite_transfers drain_one_account nowait_locked \

@@ -4,22 +4,55 @@
 \echo Use "CREATE EXTENSION transfer_guard" to load this file. \quit
 
 --
+-- A column of a table, stored as (table OID, attribute number) and written
+-- as its qualified name: what regclass is to a table.  The registry records
+-- columns with it, so that no rename moves a guard onto another column,
+-- while pg_dump writes names, which a restore reads back by name.
+--
+CREATE TYPE @extschema@.transfer_guard_column;
+
+CREATE FUNCTION @extschema@.transfer_guard_column_in(pg_catalog.cstring)
+RETURNS @extschema@.transfer_guard_column
+AS 'MODULE_PATHNAME', 'transfer_guard_column_in'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.transfer_guard_column_out(@extschema@.transfer_guard_column)
+RETURNS pg_catalog.cstring
+AS 'MODULE_PATHNAME', 'transfer_guard_column_out'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE @extschema@.transfer_guard_column (
+	INPUT = @extschema@.transfer_guard_column_in,
+	OUTPUT = @extschema@.transfer_guard_column_out,
+	INTERNALLENGTH = 8,
+	ALIGNMENT = int4,
+	STORAGE = plain
+);
+
+CREATE FUNCTION @extschema@.transfer_guard_column_attnum(@extschema@.transfer_guard_column)
+RETURNS pg_catalog.int2
+AS 'MODULE_PATHNAME', 'transfer_guard_column_attnum'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+--
 -- The registry of guarded balance columns.  One row per (table, column).
 -- Only the extension's C functions write it, on behalf of the table's owner;
 -- everyone may read it through the transfer_guards view.
 --
 CREATE TABLE @extschema@.transfer_guard_registry (
 	tbl pg_catalog.regclass NOT NULL,
-	balance_column pg_catalog.name NOT NULL,
+	balance_column @extschema@.transfer_guard_column NOT NULL,
 	min_balance pg_catalog.numeric,
 	max_balance pg_catalog.numeric,
 	journal pg_catalog.bool NOT NULL DEFAULT true,
-	version_column pg_catalog.name,
-	key_column pg_catalog.name,
-	PRIMARY KEY (tbl, balance_column),
+	version_column @extschema@.transfer_guard_column,
+	key_column @extschema@.transfer_guard_column,
 	CONSTRAINT transfer_guard_registry_limits
 		CHECK (min_balance OPERATOR(pg_catalog.<=) max_balance)
 );
+CREATE UNIQUE INDEX transfer_guard_registry_column
+	ON @extschema@.transfer_guard_registry
+	(tbl, @extschema@.transfer_guard_column_attnum(balance_column));
 REVOKE ALL ON @extschema@.transfer_guard_registry FROM PUBLIC;
 
 -- keep guards across pg_dump / restore
@@ -32,8 +65,26 @@ REVOKE ALL ON SEQUENCE @extschema@.transfer_guard_transfer_id_seq FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_transfer_id_seq', '');
 
 CREATE VIEW @extschema@.transfer_guards AS
-	SELECT r.tbl, r.balance_column, r.min_balance, r.max_balance,
-		   r.journal, r.version_column, r.key_column
+	SELECT r.tbl,
+		   (SELECT a.attname FROM pg_catalog.pg_attribute AS a
+			 WHERE a.attrelid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
+			   AND a.attnum OPERATOR(pg_catalog.=)
+				   @extschema@.transfer_guard_column_attnum(r.balance_column)
+			   AND NOT a.attisdropped)
+			   AS balance_column,
+		   r.min_balance, r.max_balance, r.journal,
+		   (SELECT a.attname FROM pg_catalog.pg_attribute AS a
+			 WHERE a.attrelid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
+			   AND a.attnum OPERATOR(pg_catalog.=)
+				   @extschema@.transfer_guard_column_attnum(r.version_column)
+			   AND NOT a.attisdropped)
+			   AS version_column,
+		   (SELECT a.attname FROM pg_catalog.pg_attribute AS a
+			 WHERE a.attrelid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
+			   AND a.attnum OPERATOR(pg_catalog.=)
+				   @extschema@.transfer_guard_column_attnum(r.key_column)
+			   AND NOT a.attisdropped)
+			   AS key_column
 	  FROM @extschema@.transfer_guard_registry AS r;
 GRANT SELECT ON @extschema@.transfer_guards TO PUBLIC;
 
@@ -362,6 +413,10 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 -- Forget the guards of dropped tables and columns.  SECURITY DEFINER so that
 -- the owner of a dropped table need not hold privileges on the registry; it
 -- touches nothing but the registry, so its pinned search_path is safe.
+-- Columns are matched by attribute number, which is how the registry
+-- records them.  A guard whose column was dropped without this trigger
+-- (under session_replication_role = replica) names a column that is gone:
+-- attribute numbers are never reused, so it cannot land on another one.
 --
 CREATE FUNCTION @extschema@.transfer_guard_on_drop()
 RETURNS event_trigger
@@ -374,7 +429,8 @@ BEGIN
 	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
 	   AND d.objid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
 	   AND (d.objsubid OPERATOR(pg_catalog.=) 0
-			OR d.address_names[3] OPERATOR(pg_catalog.=) r.balance_column::pg_catalog.text);
+			OR d.objsubid OPERATOR(pg_catalog.=)
+			   @extschema@.transfer_guard_column_attnum(r.balance_column));
 	-- a dropped version column: the guard stays, without a version column
 	UPDATE @extschema@.transfer_guard_registry AS r
 	   SET version_column = NULL
@@ -382,82 +438,11 @@ BEGIN
 	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
 	   AND d.objid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
 	   AND d.objsubid OPERATOR(pg_catalog.<>) 0
-	   AND d.address_names[3] OPERATOR(pg_catalog.=) r.version_column::pg_catalog.text;
+	   AND d.objsubid OPERATOR(pg_catalog.=)
+		   @extschema@.transfer_guard_column_attnum(r.version_column);
 END;
 $$;
 REVOKE ALL ON FUNCTION @extschema@.transfer_guard_on_drop() FROM PUBLIC;
 
 CREATE EVENT TRIGGER transfer_guard_on_drop ON sql_drop
 	EXECUTE FUNCTION @extschema@.transfer_guard_on_drop();
-
---
--- Follow a renamed guarded, version or key column.  A rename makes exactly
--- one of the table's recorded names stop naming a live column; that name
--- becomes the column's new one.  SECURITY DEFINER with a pinned
--- search_path, touching only the registry, as the drop trigger.
---
-CREATE FUNCTION @extschema@.transfer_guard_on_alter()
-RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	c record;
-BEGIN
-	FOR c IN
-		SELECT DISTINCT d.objid AS relid, a.attname
-		  FROM pg_catalog.pg_event_trigger_ddl_commands() AS d
-		  JOIN pg_catalog.pg_attribute AS a
-			ON a.attrelid OPERATOR(pg_catalog.=) d.objid
-		   AND a.attnum OPERATOR(pg_catalog.=) d.objsubid
-		 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-		   AND d.objsubid OPERATOR(pg_catalog.>) 0
-		   AND EXISTS (SELECT FROM @extschema@.transfer_guard_registry AS g
-						WHERE g.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid)
-	LOOP
-		UPDATE @extschema@.transfer_guard_registry AS r
-		   SET balance_column = c.attname
-		 WHERE r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) c.relid
-		   AND NOT @extschema@.transfer_guard_names_column(r.tbl, r.balance_column)
-		   AND (SELECT pg_catalog.count(*) FROM @extschema@.transfer_guard_registry AS s
-				 WHERE s.tbl OPERATOR(pg_catalog.=) r.tbl
-				   AND NOT @extschema@.transfer_guard_names_column(s.tbl, s.balance_column))
-			   OPERATOR(pg_catalog.=) 1;
-		UPDATE @extschema@.transfer_guard_registry AS r
-		   SET version_column = c.attname
-		 WHERE r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) c.relid
-		   AND r.version_column IS NOT NULL
-		   AND NOT @extschema@.transfer_guard_names_column(r.tbl, r.version_column)
-		   AND (SELECT pg_catalog.count(DISTINCT s.version_column)
-				  FROM @extschema@.transfer_guard_registry AS s
-				 WHERE s.tbl OPERATOR(pg_catalog.=) r.tbl
-				   AND s.version_column IS NOT NULL
-				   AND NOT @extschema@.transfer_guard_names_column(s.tbl, s.version_column))
-			   OPERATOR(pg_catalog.=) 1;
-		UPDATE @extschema@.transfer_guard_registry AS r
-		   SET key_column = c.attname
-		 WHERE r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) c.relid
-		   AND r.key_column IS NOT NULL
-		   AND NOT @extschema@.transfer_guard_names_column(r.tbl, r.key_column);
-	END LOOP;
-END;
-$$;
-REVOKE ALL ON FUNCTION @extschema@.transfer_guard_on_alter() FROM PUBLIC;
-
-CREATE FUNCTION @extschema@.transfer_guard_names_column(
-	tbl pg_catalog.regclass, col pg_catalog.name)
-RETURNS pg_catalog.bool
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
-					WHERE a.attrelid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid
-					  AND a.attname OPERATOR(pg_catalog.=) col
-					  AND a.attnum OPERATOR(pg_catalog.>) 0
-					  AND NOT a.attisdropped)
-$$;
-REVOKE ALL ON FUNCTION @extschema@.transfer_guard_names_column(pg_catalog.regclass, pg_catalog.name) FROM PUBLIC;
-
-CREATE EVENT TRIGGER transfer_guard_on_alter ON ddl_command_end
-	WHEN TAG IN ('ALTER TABLE')
-	EXECUTE FUNCTION @extschema@.transfer_guard_on_alter();

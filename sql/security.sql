@@ -19,7 +19,7 @@ SET ROLE regress_tg_other;
 SELECT * FROM tg_try($$SELECT guard('s_acc', 'balance', -1000)$$);
 SELECT * FROM tg_try($$SELECT unguard('s_acc', 'balance')$$);
 -- nor write the registry directly
-SELECT * FROM tg_try($$INSERT INTO transfer_guard_registry VALUES ('s_acc', 'note', NULL, NULL)$$);
+SELECT * FROM tg_try($$INSERT INTO transfer_guard_registry VALUES ('s_acc', 's_acc.note', NULL, NULL)$$);
 SELECT * FROM tg_try($$UPDATE transfer_guard_registry SET min_balance = -1000$$);
 SELECT * FROM tg_try($$DELETE FROM transfer_guard_registry$$);
 -- but anyone may read the view

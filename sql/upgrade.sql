@@ -96,12 +96,34 @@ SELECT count(*) AS journal_indexes FROM pg_index
  WHERE indrelid = 'transfer_guard_journal'::regclass;
 SELECT * FROM u_acc ORDER BY id;
 
--- 1.2 to 1.3
+-- 1.2 to 1.3: names in the registry become attribute numbers.  Under 1.2
+-- a rename through a parent table left a name that names no column; the
+-- update drops that guard with a warning, and keeps the others.
+CREATE TABLE u_par (id int NOT NULL, balance bigint NOT NULL);
+CREATE TABLE u_kid (id int PRIMARY KEY, balance bigint NOT NULL, ver int NOT NULL DEFAULT 0)
+	INHERITS (u_par);
+INSERT INTO u_kid VALUES (1, 50), (2, 50);
+SELECT guard('u_kid', 'balance', version_column => 'ver');
+ALTER TABLE u_par RENAME balance TO funds;
+CREATE TABLE u_ver (id int PRIMARY KEY, balance bigint NOT NULL, "Ver" int NOT NULL DEFAULT 0);
+INSERT INTO u_ver VALUES (1, 50), (2, 50);
+SELECT guard('u_ver', 'balance', version_column => 'Ver');
+SELECT tbl, balance_column, version_column, key_column FROM transfer_guards ORDER BY tbl::text;
 ALTER EXTENSION transfer_guard UPDATE TO '1.3';
 SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
-SELECT * FROM transfer_guards;
+SELECT tbl, balance_column, version_column, key_column FROM transfer_guards ORDER BY tbl::text;
+SELECT tbl, balance_column, version_column, key_column FROM transfer_guard_registry ORDER BY tbl::text;
 SELECT from_balance, to_balance FROM transfer('u_acc', 1, 2, 1);
 SELECT * FROM u_acc ORDER BY id;
+-- the kept guards follow renames from now on
+ALTER TABLE u_ver RENAME "Ver" TO version;
+ALTER TABLE u_ver RENAME balance TO funds;
+SELECT from_balance, to_balance FROM transfer('u_ver', 1, 2, 5);
+SELECT * FROM u_ver ORDER BY id;
+SELECT * FROM tg_try($$SELECT * FROM transfer('u_kid', 1, 2, 5)$$);
+SELECT guard('u_kid', 'funds', version_column => 'ver');
+SELECT from_balance, to_balance FROM transfer('u_kid', 1, 2, 5);
+DROP TABLE u_kid, u_par, u_ver;
 
 -- the updated extension has the shape of a fresh one
 CREATE TEMP TABLE shape_updated AS SELECT tg_shape() AS line;

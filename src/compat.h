@@ -34,6 +34,15 @@
 	pg_class_ownercheck((relid), (roleid))
 #endif
 
+/* a qualified name's parts: 16 added a soft-error context argument */
+#if PG_VERSION_NUM >= 160000
+#define tg_string_to_qualified_name_list(str) \
+	stringToQualifiedNameList((str), NULL)
+#else
+#define tg_string_to_qualified_name_list(str) \
+	stringToQualifiedNameList(str)
+#endif
+
 /* int64 -> numeric without going through fmgr: exported from 14 on */
 #if PG_VERSION_NUM >= 140000
 #define tg_int64_to_numeric(v) int64_to_numeric(v)

@@ -568,6 +568,28 @@ raise_no_key(Relation rel, const char *key_column, bool ambiguous)
  * temporary (its guard could not be removed when the session ends), and
  * without rules (a rule could turn the UPDATE into something else).
  */
+/*
+ * A table with inheritance children cannot be guarded: an UPDATE of it
+ * changes its children's rows too, and its unique index does not make keys
+ * unique across them, so a key could name several rows.  Checked at
+ * guard() and on every call (a child can be added without invalidating
+ * the parent's cache entry), so that a row an UPDATE would reach is never
+ * reported missing.  Partitioned tables are not concerned.
+ */
+static void
+check_no_inheritance_children(Oid relid)
+{
+	if (has_subclass(relid) &&
+		find_inheritance_children(relid, NoLock) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" has inheritance children and cannot be guarded",
+						tg_rel_display_name(relid)),
+				 errdetail("An UPDATE of it changes the rows of its children too, and its unique index does not make keys unique across them."),
+				 errhint("Guard each child table on its own, or make the table partitioned."),
+				 tg_errtable(relid)));
+}
+
 static void
 check_table_kind(Relation rel)
 {
@@ -585,6 +607,8 @@ check_table_kind(Relation rel)
 				 errmsg("temporary table \"%s\" cannot be guarded",
 						RelationGetRelationName(rel)),
 				 errtable(rel)));
+	if (relkind == RELKIND_RELATION)
+		check_no_inheritance_children(RelationGetRelid(rel));
 	/* relhasrules stays set after DROP RULE; the relcache knows better */
 	if (rel->rd_rules != NULL)
 		ereport(ERROR,
@@ -595,18 +619,39 @@ check_table_kind(Relation rel)
 				 errtable(rel)));
 }
 
-/* a registry row as read, before it is checked against the table */
+/*
+ * A registry row as read, before it is checked against the table.  Columns
+ * are attribute numbers: recorded as such from 1.3 on; in an older
+ * registry, which recorded names, the numbers the names have now.
+ * InvalidAttrNumber: none recorded, or a recorded name that names no
+ * column.
+ */
 typedef struct RegistryRow
 {
-	NameData	column;
+	AttrNumber	column;
 	Numeric		min_balance;
 	Numeric		max_balance;
 	bool		journal;
-	bool		has_version;
-	NameData	version_column;
+	AttrNumber	version;
 	bool		has_key;		/* the key recorded by guard() (1.1) */
-	NameData	key_column;
+	AttrNumber	key;
 } RegistryRow;
+
+/*
+ * A column of the registry as a column of the guarded table: a
+ * transfer_guard_column (1.3), or a name (1.0 to 1.2).
+ */
+static AttrNumber
+registry_attnum(Oid relid, Form_pg_attribute regatt, Datum d)
+{
+	if (regatt->atttypid == NAMEOID)
+	{
+		AttrNumber	attnum = get_attnum(relid, NameStr(*DatumGetName(d)));
+
+		return attnum > 0 ? attnum : InvalidAttrNumber;
+	}
+	return ((TgColumnRef *) DatumGetPointer(d))->attnum;
+}
 
 /*
  * The registry rows of one table, read with the latest snapshot: guards
@@ -622,8 +667,10 @@ read_registry(Oid relid)
 	HeapTuple	tup;
 	Snapshot	snapshot;
 	List	   *rows = NIL;
+	TupleDesc	desc;
 
 	rel = table_open(registry_oid(), AccessShareLock);
+	desc = RelationGetDescr(rel);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	ScanKeyInit(&key, Anum_registry_tbl, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
@@ -631,12 +678,12 @@ read_registry(Oid relid)
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		RegistryRow *row = palloc0(sizeof(RegistryRow));
-		TupleDesc	desc = RelationGetDescr(rel);
 		bool		isnull;
 		Datum		d;
 
 		d = heap_getattr(tup, Anum_registry_column, desc, &isnull);
-		namestrcpy(&row->column, NameStr(*DatumGetName(d)));
+		row->column = registry_attnum(relid,
+									  TupleDescAttr(desc, Anum_registry_column - 1), d);
 		d = heap_getattr(tup, Anum_registry_min, desc, &isnull);
 		row->min_balance = isnull ? NULL : DatumGetNumericCopy(d);
 		d = heap_getattr(tup, Anum_registry_max, desc, &isnull);
@@ -647,16 +694,17 @@ read_registry(Oid relid)
 			d = heap_getattr(tup, Anum_registry_journal, desc, &isnull);
 			row->journal = !isnull && DatumGetBool(d);
 			d = heap_getattr(tup, Anum_registry_version, desc, &isnull);
-			row->has_version = !isnull;
 			if (!isnull)
-				namestrcpy(&row->version_column, NameStr(*DatumGetName(d)));
+				row->version = registry_attnum(relid,
+											   TupleDescAttr(desc, Anum_registry_version - 1), d);
 		}
 		if (desc->natts >= Anum_registry_key)
 		{
 			d = heap_getattr(tup, Anum_registry_key, desc, &isnull);
 			row->has_key = !isnull;
 			if (!isnull)
-				namestrcpy(&row->key_column, NameStr(*DatumGetName(d)));
+				row->key = registry_attnum(relid,
+										   TupleDescAttr(desc, Anum_registry_key - 1), d);
 		}
 		rows = lappend(rows, row);
 	}
@@ -716,8 +764,8 @@ static AttrNumber
 guarded_key_column(Relation rel, List *rows)
 {
 	ListCell   *lc;
-	const char *recorded = NULL;
-	AttrNumber	attnum;
+	bool		recorded = false;
+	AttrNumber	attnum = InvalidAttrNumber;
 	bool		ambiguous;
 
 	foreach(lc, rows)
@@ -725,20 +773,29 @@ guarded_key_column(Relation rel, List *rows)
 		RegistryRow *row = (RegistryRow *) lfirst(lc);
 
 		if (row->has_key)
-			recorded = NameStr(row->key_column);
+		{
+			recorded = true;
+			attnum = row->key;
+		}
 	}
 	if (recorded)
 	{
-		attnum = get_attnum(RelationGetRelid(rel), recorded);
 		if (attnum <= 0 ||
 			find_key_column(rel, attnum, NULL) == InvalidAttrNumber)
+		{
+			char	   *name = tg_colref_attname(RelationGetRelid(rel), attnum);
+
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 name ?
 					 errmsg("key column \"%s\" of guarded table \"%s\" is no longer usable",
-							recorded, RelationGetRelationName(rel)),
+							name, RelationGetRelationName(rel)) :
+					 errmsg("the key column of guarded table \"%s\" was dropped",
+							RelationGetRelationName(rel)),
 					 errdetail("Its unique index or NOT NULL constraint was dropped or changed."),
 					 errhint("Restore the index, or call guard() again naming a key_column."),
 					 errtable(rel)));
+		}
 		return attnum;
 	}
 	attnum = find_key_column(rel, InvalidAttrNumber, &ambiguous);
@@ -773,6 +830,31 @@ set_key_index(TgTable *table, Relation rel)
 		elog(ERROR, "missing equality operator for type %u in operator family %u",
 			 opcintype, opfamily);
 	table->key_eq_proc = get_opcode(eqop);
+}
+
+/*
+ * Is the recorded version column still one a transfer may add 1 to?  One
+ * dropped, retyped, made generated or guarded since is left alone: the
+ * guard stays, without a version column.
+ */
+static bool
+usable_version_column(Relation rel, List *rows, AttrNumber vnum,
+					  AttrNumber key_attnum)
+{
+	Form_pg_attribute vatt;
+	ListCell   *lc;
+
+	if (vnum <= 0 || vnum == key_attnum ||
+		vnum > RelationGetDescr(rel)->natts)
+		return false;
+	vatt = TupleDescAttr(RelationGetDescr(rel), vnum - 1);
+	if (vatt->attisdropped || !is_integer_type(getBaseType(vatt->atttypid)) ||
+		vatt->attgenerated || vatt->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
+		return false;
+	foreach(lc, rows)
+		if (((RegistryRow *) lfirst(lc))->column == vnum)
+			return false;
+	return true;
 }
 
 /*
@@ -852,18 +934,19 @@ build_table(Oid relid)
 	{
 		RegistryRow *row = (RegistryRow *) lfirst(lc);
 		TgColumn   *col = &table->columns[table->ncolumns];
-		AttrNumber	attnum = get_attnum(relid, NameStr(row->column));
+		AttrNumber	attnum = row->column;
 		Form_pg_attribute att;
 
 		if (table->ncolumns == TG_MAX_COLUMNS)
 			break;
-		if (attnum <= 0 || attnum == key_attnum)
+		if (attnum <= 0 || attnum == key_attnum ||
+			attnum > RelationGetDescr(rel)->natts)
 			continue;
 		att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
-		if (!is_balance_type(getBaseType(att->atttypid)))
+		if (att->attisdropped || !is_balance_type(getBaseType(att->atttypid)))
 			continue;
 
-		namestrcpy(&col->name, NameStr(row->column));
+		namestrcpy(&col->name, NameStr(att->attname));
 		col->attnum = attnum;
 		tg_column_set_type(col, att->atttypid, att->atttypmod);
 		col->min_balance = row->min_balance ?
@@ -872,37 +955,15 @@ build_table(Oid relid)
 			DatumGetNumericCopy(NumericGetDatum(row->max_balance)) : NULL;
 		col->journal = row->journal && tg_journal_available();
 		col->version_attnum = InvalidAttrNumber;
-		if (row->has_version)
+		if (usable_version_column(rel, rows, row->version, key_attnum))
 		{
-			AttrNumber	vnum = get_attnum(relid, NameStr(row->version_column));
+			Form_pg_attribute vatt = TupleDescAttr(RelationGetDescr(rel),
+												   row->version - 1);
 
-			ListCell   *lc2;
-			bool		usable = vnum > 0 && vnum != key_attnum;
-
-			/* a version column dropped, retyped or guarded since is left alone */
-			if (usable)
-			{
-				Form_pg_attribute vatt = TupleDescAttr(RelationGetDescr(rel),
-													   vnum - 1);
-
-				usable = is_integer_type(getBaseType(vatt->atttypid)) &&
-					!vatt->attgenerated &&
-					vatt->attidentity != ATTRIBUTE_IDENTITY_ALWAYS;
-			}
-			foreach(lc2, rows)
-				if (strcmp(NameStr(((RegistryRow *) lfirst(lc2))->column),
-						   NameStr(row->version_column)) == 0)
-					usable = false;
-			if (usable)
-			{
-				Form_pg_attribute vatt = TupleDescAttr(RelationGetDescr(rel),
-													   vnum - 1);
-
-				col->version_attnum = vnum;
-				namestrcpy(&col->version_name, NameStr(row->version_column));
-				col->version_typid = vatt->atttypid;
-				col->version_basetypid = getBaseType(vatt->atttypid);
-			}
+			col->version_attnum = row->version;
+			namestrcpy(&col->version_name, NameStr(vatt->attname));
+			col->version_typid = vatt->atttypid;
+			col->version_basetypid = getBaseType(vatt->atttypid);
 		}
 		table->ncolumns++;
 	}
@@ -976,7 +1037,11 @@ tg_get_table(Oid relid, bool missing_ok)
 
 	entry = hash_search(tg_tables, &relid, HASH_FIND, NULL);
 	if (entry && entry->table->valid)
+	{
+		if (entry->table->use_only)
+			check_no_inheritance_children(relid);
 		return entry->table;
+	}
 
 	tg_building = relid;
 	tg_building_invalidated = false;
@@ -1147,26 +1212,60 @@ registry_name(void)
 	return tg_extension_relation_name(TG_REGISTRY_NAME);
 }
 
-/* does the registry have the 1.1 columns (journal, version_column)? */
-static bool
-registry_is_1_1(void)
+/*
+ * What the installed registry looks like: whether it has the 1.1 columns
+ * (journal, version_column, key_column), and the type its column columns
+ * have, name up to 1.2, transfer_guard_column from 1.3 on.  The library
+ * serves every version of the SQL objects until ALTER EXTENSION UPDATE.
+ */
+typedef struct RegistryShape
+{
+	bool		has_1_1_columns;
+	Oid			column_type;
+	char	   *column_match;	/* SQL: the balance column, as the unique index has it */
+} RegistryShape;
+
+static RegistryShape
+registry_shape(void)
 {
 	Relation	rel = table_open(registry_oid(), AccessShareLock);
-	bool		result = RelationGetDescr(rel)->natts > Natts_registry_1_0;
+	TupleDesc	desc = RelationGetDescr(rel);
+	RegistryShape shape;
 
+	shape.has_1_1_columns = desc->natts > Natts_registry_1_0;
+	shape.column_type = TupleDescAttr(desc, Anum_registry_column - 1)->atttypid;
+	if (shape.column_type == NAMEOID)
+		shape.column_match = "balance_column";
+	else
+		shape.column_match =
+			psprintf("%s.transfer_guard_column_attnum(balance_column)",
+					 quote_identifier(get_namespace_name(extension_namespace())));
 	table_close(rel, AccessShareLock);
-	return result;
+	return shape;
 }
 
-/* how many columns of the table are guarded already, other than colname */
+/* a column of the guarded table as the registry records it */
+static Datum
+registry_column_value(RegistryShape *shape, Relation rel, AttrNumber attnum)
+{
+	NameData   *name;
+
+	if (shape->column_type != NAMEOID)
+		return PointerGetDatum(tg_colref_make(RelationGetRelid(rel), attnum));
+	name = palloc(sizeof(NameData));
+	namestrcpy(name, NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname));
+	return NameGetDatum(name);
+}
+
+/* how many columns of the table are guarded already, other than attnum */
 static int
-count_other_guards(List *rows, const char *colname)
+count_other_guards(List *rows, AttrNumber attnum)
 {
 	ListCell   *lc;
 	int			n = 0;
 
 	foreach(lc, rows)
-		if (strcmp(NameStr(((RegistryRow *) lfirst(lc))->column), colname) != 0)
+		if (((RegistryRow *) lfirst(lc))->column != attnum)
 			n++;
 	return n;
 }
@@ -1209,7 +1308,7 @@ check_version_column(Relation rel, List *rows, const char *version_column,
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						version_column, RelationGetRelationName(rel))));
 	foreach(lc, rows)
-		if (strcmp(NameStr(((RegistryRow *) lfirst(lc))->column), version_column) == 0)
+		if (((RegistryRow *) lfirst(lc))->column == vnum)
 			is_balance = true;
 	if (vnum < 0 || vnum == key_attnum || is_balance)
 		ereport(ERROR,
@@ -1236,7 +1335,7 @@ check_version_column(Relation rel, List *rows, const char *version_column,
  */
 static AttrNumber
 choose_key_column(Relation rel, List *rows, const char *key_column,
-				  const char *colname)
+				  AttrNumber balance_attnum)
 {
 	Oid			relid = RelationGetRelid(rel);
 	AttrNumber	key_attnum;
@@ -1263,12 +1362,14 @@ choose_key_column(Relation rel, List *rows, const char *key_column,
 	{
 		RegistryRow *row = (RegistryRow *) lfirst(lc);
 
-		if (row->has_key && strcmp(NameStr(row->column), colname) != 0 &&
-			get_attnum(relid, NameStr(row->key_column)) != key_attnum)
+		if (row->has_key && row->column != balance_attnum &&
+			row->key != key_attnum)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("table \"%s\" is guarded with key column \"%s\"",
-							RelationGetRelationName(rel), NameStr(row->key_column)),
+							RelationGetRelationName(rel),
+							tg_colref_attname(relid, row->key) ?
+							tg_colref_attname(relid, row->key) : "(dropped)"),
 					 errdetail("All guarded columns of a table share its key."),
 					 errtable(rel)));
 	}
@@ -1289,14 +1390,11 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 	Form_pg_attribute att;
 	TgColumn	col;
 	StringInfoData sql;
-	Oid			argtypes[7] = {OIDOID, NAMEOID, NUMERICOID, NUMERICOID,
-	BOOLOID, NAMEOID, NAMEOID};
+	Oid			argtypes[7] = {OIDOID, InvalidOid, NUMERICOID, NUMERICOID,
+	BOOLOID, InvalidOid, InvalidOid};
 	Datum		values[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	NameData	colnamedata;
-	NameData	versiondata;
-	NameData	keydata;
-	bool		is_1_1 = registry_is_1_1();
+	RegistryShape shape = registry_shape();
 	List	   *rows = read_registry(relid);	/* the table's guards so far */
 
 	check_table_kind(rel);
@@ -1325,7 +1423,7 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 				 errtablecol(rel, attnum)));
 	check_writable_column(rel, attnum, "column");
 
-	key_attnum = choose_key_column(rel, rows, key_column, colname);
+	key_attnum = choose_key_column(rel, rows, key_column, attnum);
 	if (key_attnum == attnum)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1350,7 +1448,7 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 
 	if (version_column)
 		check_version_column(rel, rows, version_column, attnum, key_attnum);
-	if (count_other_guards(rows, colname) >= TG_MAX_COLUMNS)
+	if (count_other_guards(rows, attnum) >= TG_MAX_COLUMNS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("table \"%s\" has %d guarded columns already",
@@ -1358,29 +1456,29 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 				 errtable(rel)));
 
 	initStringInfo(&sql);
-	if (is_1_1)
+	if (shape.has_1_1_columns)
 		appendStringInfo(&sql,
 						 "INSERT INTO %s AS r (tbl, balance_column, min_balance,"
 						 " max_balance, journal, version_column, key_column)"
 						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5, $6, $7)"
-						 " ON CONFLICT (tbl, balance_column) DO UPDATE"
+						 " ON CONFLICT (tbl, %s) DO UPDATE"
 						 " SET min_balance = EXCLUDED.min_balance,"
 						 " max_balance = EXCLUDED.max_balance,"
 						 " journal = EXCLUDED.journal,"
 						 " version_column = EXCLUDED.version_column,"
 						 " key_column = EXCLUDED.key_column",
-						 registry_name());
+						 registry_name(), shape.column_match);
 	else
 		appendStringInfo(&sql,
 						 "INSERT INTO %s AS r (tbl, balance_column, min_balance, max_balance)"
 						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4)"
-						 " ON CONFLICT (tbl, balance_column) DO UPDATE"
+						 " ON CONFLICT (tbl, %s) DO UPDATE"
 						 " SET min_balance = EXCLUDED.min_balance,"
 						 " max_balance = EXCLUDED.max_balance",
-						 registry_name());
-	namestrcpy(&colnamedata, colname);
+						 registry_name(), shape.column_match);
+	argtypes[1] = argtypes[5] = argtypes[6] = shape.column_type;
 	values[0] = ObjectIdGetDatum(relid);
-	values[1] = NameGetDatum(&colnamedata);
+	values[1] = registry_column_value(&shape, rel, attnum);
 	values[2] = min_balance ? NumericGetDatum(min_balance) : (Datum) 0;
 	values[3] = max_balance ? NumericGetDatum(max_balance) : (Datum) 0;
 	if (!min_balance)
@@ -1389,16 +1487,13 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 		nulls[3] = 'n';
 	values[4] = BoolGetDatum(journal);
 	if (version_column)
-	{
-		namestrcpy(&versiondata, version_column);
-		values[5] = NameGetDatum(&versiondata);
-	}
+		values[5] = registry_column_value(&shape, rel,
+										  get_attnum(relid, version_column));
 	else
 		nulls[5] = 'n';
-	namestrcpy(&keydata, NameStr(TupleDescAttr(RelationGetDescr(rel),
-											   key_attnum - 1)->attname));
-	values[6] = NameGetDatum(&keydata);
-	registry_execute(sql.data, is_1_1 ? 7 : 4, argtypes, values, nulls);
+	values[6] = registry_column_value(&shape, rel, key_attnum);
+	registry_execute(sql.data, shape.has_1_1_columns ? 7 : 4, argtypes, values,
+					 nulls);
 
 	/* every backend's cache entry for this table is now stale */
 	CacheInvalidateRelcache(rel);
@@ -1413,21 +1508,29 @@ void
 tg_unguard(Oid relid, const char *colname)
 {
 	Relation	rel = open_owned_table(relid);
+	RegistryShape shape = registry_shape();
+	AttrNumber	attnum = get_attnum(relid, colname);
 	StringInfoData sql;
-	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Oid			argtypes[2] = {OIDOID, INT2OID};
 	Datum		values[2];
-	NameData	colnamedata;
 
+	/* the registry's balance column, as its unique index has it, to attnum */
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "DELETE FROM %s AS r"
 					 " WHERE r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
-					 " AND r.balance_column OPERATOR(pg_catalog.=) $2",
-					 registry_name());
-	namestrcpy(&colnamedata, colname);
+					 " AND %s OPERATOR(pg_catalog.=) %s",
+					 registry_name(), shape.column_match,
+					 shape.column_type == NAMEOID ? "$2::pg_catalog.name" : "$2");
 	values[0] = ObjectIdGetDatum(relid);
-	values[1] = NameGetDatum(&colnamedata);
-	if (registry_execute(sql.data, 2, argtypes, values, NULL) == 0)
+	values[1] = Int16GetDatum(attnum);
+	if (shape.column_type == NAMEOID)
+	{
+		argtypes[1] = NAMEOID;
+		values[1] = attnum > 0 ? registry_column_value(&shape, rel, attnum) : (Datum) 0;
+	}
+	if (attnum <= 0 ||
+		registry_execute(sql.data, 2, argtypes, values, NULL) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("column \"%s\" of table \"%s\" is not guarded",

@@ -189,6 +189,21 @@ typedef struct TgLegResult
 	Numeric		to_balance;
 } TgLegResult;
 
+/*
+ * A column of a table, as the registry records it: by attribute number,
+ * which no rename changes (colref.c).  The SQL type transfer_guard_column.
+ */
+typedef struct TgColumnRef
+{
+	Oid			relid;
+	AttrNumber	attnum;
+	int16		unused;			/* fixed length 8, zeroed */
+} TgColumnRef;
+
+/* colref.c */
+extern TgColumnRef *tg_colref_make(Oid relid, AttrNumber attnum);
+extern char *tg_colref_attname(Oid relid, AttrNumber attnum);
+
 /* registry.c */
 extern TgTable *tg_get_table(Oid relid, bool missing_ok);
 extern TgColumn *tg_find_column(TgTable *table, const char *colname,

@@ -90,7 +90,7 @@ SELECT throws_ok(
 	'42501', NULL,
 	'a role without privileges cannot read transfer_guard_registry (42501)');
 SELECT throws_ok(
-	$$INSERT INTO transfer_guard_registry VALUES ('tg_tap.accounts', 'note', NULL, NULL)$$,
+	$$INSERT INTO transfer_guard_registry VALUES ('tg_tap.accounts', 'tg_tap.accounts.note', NULL, NULL)$$,
 	'42501', NULL,
 	'a role without privileges cannot write transfer_guard_registry directly (42501)');
 SELECT throws_ok(
