@@ -55,6 +55,15 @@ INSERT INTO bank.accounts (id, balance) SELECT g, 1000 FROM generate_series(1, 5
 INSERT INTO public.shop VALUES ('apple', 50), ('pear', 0);
 SELECT guard('bank.accounts', 'balance', 0, 1500, version_column => 'version');
 SELECT guard('shop', 'stock', journal => false);
+-- a dropped column before the guarded ones: a restored table numbers its
+-- columns otherwise; and columns renamed since guard()
+CREATE TABLE bank.shifted (junk int, id int PRIMARY KEY, other bigint NOT NULL DEFAULT 0,
+						   bal bigint NOT NULL, ver int NOT NULL DEFAULT 0);
+ALTER TABLE bank.shifted DROP COLUMN junk;
+INSERT INTO bank.shifted (id, bal) VALUES (1, 100), (2, 100);
+SELECT guard('bank.shifted', 'bal', version_column => 'ver');
+ALTER TABLE bank.shifted RENAME bal TO balance;
+ALTER TABLE bank.shifted RENAME ver TO version;
 SELECT * FROM transfer('bank.accounts', 1, 2, 100, idempotency_key => 'order-1');
 SELECT * FROM transfer('bank.accounts', 2, 3, 50);
 SELECT * FROM transfer_batch('[{"from_table": "bank.accounts", "from_key": 3, "to_key": 4, "amount": 5},
@@ -92,6 +101,16 @@ check "the version column still counts after restore" \
 check "the unjournaled guard stays unjournaled after restore" \
 	"$(q "$dst" "SELECT count(*) FROM transfer('shop', 'pear', 'apple', 1), transfer_guard_journal j WHERE j.from_table = 'shop'::regclass")" \
 	"0"
+shifted_attnums="SELECT string_agg(concat_ws(',', transfer_guard_column_attnum(balance_column),
+	transfer_guard_column_attnum(version_column), transfer_guard_column_attnum(key_column)), '')
+	FROM transfer_guard_registry WHERE tbl = 'bank.shifted'::regclass"
+check "a restored table with a dropped column numbers its columns otherwise" \
+	"$(q "$src" "$shifted_attnums") $(q "$dst" "$shifted_attnums")" \
+	"4,5,2 3,4,1"
+check "its guard, version and key columns are found by name after restore" \
+	"$(q "$dst" "SELECT count(*) FROM transfer('bank.shifted', 1, 2, 10)" >/dev/null
+	   q "$dst" "SELECT string_agg(concat_ws(',', id, other, balance, version), ' ' ORDER BY id) FROM bank.shifted")" \
+	"1,0,90,1 2,0,110,1"
 check "balances add up after restore" \
 	"$(q "$dst" "SELECT sum(balance) FROM bank.accounts")" \
 	"5000"
