@@ -102,8 +102,14 @@ DROP EVENT TRIGGER transfer_guard_on_alter;
 DROP FUNCTION @extschema@.transfer_guard_on_alter();
 DROP FUNCTION @extschema@.transfer_guard_names_column(pg_catalog.regclass, pg_catalog.name);
 
--- the view reads the columns; it is made again below
-DROP VIEW @extschema@.transfer_guards;
+-- the view reads the columns whose type changes: for the change, it reads
+-- none of them (replaced, not dropped, so views of users built on it stay)
+CREATE OR REPLACE VIEW @extschema@.transfer_guards AS
+	SELECT r.tbl, NULL::pg_catalog.name AS balance_column,
+		   r.min_balance, r.max_balance, r.journal,
+		   NULL::pg_catalog.name AS version_column,
+		   NULL::pg_catalog.name AS key_column
+	  FROM @extschema@.transfer_guard_registry AS r;
 
 ALTER TABLE @extschema@.transfer_guard_registry
 	DROP CONSTRAINT transfer_guard_registry_pkey;
@@ -120,7 +126,7 @@ CREATE UNIQUE INDEX transfer_guard_registry_column
 	ON @extschema@.transfer_guard_registry
 	(tbl, @extschema@.transfer_guard_column_attnum(balance_column));
 
-CREATE VIEW @extschema@.transfer_guards AS
+CREATE OR REPLACE VIEW @extschema@.transfer_guards AS
 	SELECT r.tbl,
 		   (SELECT a.attname FROM pg_catalog.pg_attribute AS a
 			 WHERE a.attrelid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid
@@ -142,7 +148,6 @@ CREATE VIEW @extschema@.transfer_guards AS
 			   AND NOT a.attisdropped)
 			   AS key_column
 	  FROM @extschema@.transfer_guard_registry AS r;
-GRANT SELECT ON @extschema@.transfer_guards TO PUBLIC;
 
 -- drop the guards of dropped columns by attribute number
 CREATE OR REPLACE FUNCTION @extschema@.transfer_guard_on_drop()

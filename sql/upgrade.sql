@@ -109,7 +109,11 @@ CREATE TABLE u_ver (id int PRIMARY KEY, balance bigint NOT NULL, "Ver" int NOT N
 INSERT INTO u_ver VALUES (1, 50), (2, 50);
 SELECT guard('u_ver', 'balance', version_column => 'Ver');
 SELECT tbl, balance_column, version_column, key_column FROM transfer_guards ORDER BY tbl::text;
+-- a view of a user's built on transfer_guards stays
+CREATE VIEW u_guards AS SELECT tbl, balance_column FROM transfer_guards;
 ALTER EXTENSION transfer_guard UPDATE TO '1.3';
+SELECT * FROM u_guards ORDER BY tbl::text;
+DROP VIEW u_guards;
 SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
 SELECT tbl, balance_column, version_column, key_column FROM transfer_guards ORDER BY tbl::text;
 SELECT tbl, balance_column, version_column, key_column FROM transfer_guard_registry ORDER BY tbl::text;
