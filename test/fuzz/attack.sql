@@ -198,7 +198,7 @@ SET ROLE atk_user;
 SELECT tgt.expect('ownership: a non-owner cannot guard', $$SELECT guard('a_priv', 'bal', -1000000)$$, '42501');
 SELECT tgt.expect('ownership: a non-owner cannot change limits by guarding another column', $$SELECT guard('a_priv', 'note')$$, '42501');
 SELECT tgt.expect('ownership: a non-owner cannot unguard', $$SELECT unguard('a_priv', 'bal')$$, '42501');
-SELECT tgt.expect('ownership: the registry cannot be inserted into', $$INSERT INTO transfer_guard_registry (tbl, balance_column) VALUES ('a_priv', 'note')$$, '42501');
+SELECT tgt.expect('ownership: the registry cannot be inserted into', $$INSERT INTO transfer_guard_registry (tbl, balance_column) VALUES ('a_priv', 'a_priv.note')$$, '42501');
 SELECT tgt.expect('ownership: the registry cannot be updated', $$UPDATE transfer_guard_registry SET min_balance = -1000000$$, '42501');
 SELECT tgt.expect('ownership: the registry cannot be deleted from', $$DELETE FROM transfer_guard_registry$$, '42501');
 SELECT tgt.expect('ownership: the view transfer_guards cannot be updated', $$UPDATE transfer_guards SET min_balance = -1000000$$, '42501');
