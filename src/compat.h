@@ -25,6 +25,15 @@
 #include "utils/fmgrprotos.h"
 #include "utils/numeric.h"
 
+/*
+ * A function that does not return: 18 replaced pg_attribute_noreturn(),
+ * written after the declarator, by pg_noreturn, written before it.  GCC and
+ * Clang accept the attribute in front, so the older versions get it there.
+ */
+#if PG_VERSION_NUM < 180000
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
 /* ownership check on a relation: renamed to object_ownercheck in 16 */
 #if PG_VERSION_NUM >= 160000
 #define tg_rel_ownercheck(relid, roleid) \
@@ -90,6 +99,9 @@
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/parsenodes.h"
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+#endif
 #include "utils/rel.h"
 
 /* index maintenance after an update: 16 passes which indexes, and a flag */
@@ -104,6 +116,15 @@ typedef bool tg_update_indexes_t;
 #define tg_must_update_indexes(u) (u)
 #define tg_insert_index_tuples(rri, slot, estate, u) \
 	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL)
+#endif
+
+/* an index scan: 18 added instrumentation, which the row path does not keep */
+#if PG_VERSION_NUM >= 180000
+#define tg_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), NULL, (nkeys), (norderbys))
+#else
+#define tg_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), (nkeys), (norderbys))
 #endif
 
 /* AFTER ROW UPDATE triggers: 15 added the partition-move arguments */
@@ -157,7 +178,11 @@ tg_exec_range_table(EState *estate, Relation *rels, Bitmapset **updated,
 #endif
 		rtable = lappend(rtable, rte);
 	}
-#if PG_VERSION_NUM >= 160000
+#if PG_VERSION_NUM >= 180000
+	/* 18: and the range table indexes that partition pruning kept: all */
+	ExecInitRangeTable(estate, rtable, perminfos,
+					   bms_add_range(NULL, 1, nrels));
+#elif PG_VERSION_NUM >= 160000
 	ExecInitRangeTable(estate, rtable, perminfos);
 #else
 	ExecInitRangeTable(estate, rtable);

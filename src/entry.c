@@ -28,7 +28,12 @@
 #include "compat.h"
 #include "transfer_guard.h"
 
+/* 18 records the module's name and version, shown by pg_get_loaded_modules() */
+#ifdef PG_MODULE_MAGIC_EXT
+PG_MODULE_MAGIC_EXT(.name = "transfer_guard", .version = TG_EXTVERSION);
+#else
 PG_MODULE_MAGIC;
+#endif
 
 void		_PG_init(void);
 
@@ -351,7 +356,7 @@ transfer_guard_try_transfer(PG_FUNCTION_ARGS)
 
 /* ---- transfer_batch ---- */
 
-static pg_attribute_noreturn() void
+pg_noreturn static void
 raise_bad_leg(int legno, const char *msg)
 {
 	ereport(ERROR,

@@ -538,7 +538,7 @@ key_index_oid(Relation rel, AttrNumber attnum)
 	return result;
 }
 
-static pg_attribute_noreturn() void
+pg_noreturn static void
 raise_no_key(Relation rel, const char *key_column, bool ambiguous)
 {
 	if (key_column)
@@ -992,7 +992,7 @@ tg_raise_table_changed(Oid relid)
  * The table has no guarded balance column: never guarded (or unguarded),
  * or, with stale_guards, its guards name columns dropped or retyped since.
  */
-static pg_attribute_noreturn() void
+pg_noreturn static void
 raise_unguarded_table(Oid relid, bool stale_guards)
 {
 	ereport(ERROR,

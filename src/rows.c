@@ -290,7 +290,7 @@ fetch_row(TgRowExec *ex, int relno, Datum key)
 
 	old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
 	if (ex->scans[relno] == NULL)
-		ex->scans[relno] = index_beginscan(rel, ex->indexes[relno],
+		ex->scans[relno] = tg_index_beginscan(rel, ex->indexes[relno],
 										   table_snapshot(ex, relno), 1, 0);
 	slot = table_slot_create(rel, &ex->estate->es_tupleTable);
 	MemoryContextSwitchTo(old);

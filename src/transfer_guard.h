@@ -22,6 +22,8 @@
 #include "utils/relcache.h"
 #include "utils/numeric.h"
 
+#include "compat.h"
+
 /* the extension's own relations */
 #define TG_REGISTRY_NAME	"transfer_guard_registry"
 #define TG_SEQUENCE_NAME	"transfer_guard_transfer_id_seq"
@@ -218,7 +220,7 @@ extern char *tg_extension_relation_name(const char *name);
 extern void tg_become_extension_owner(Oid *save_userid, int *save_sec_context);
 extern const char *tg_rel_display_name(Oid relid);
 extern char *tg_rel_qualified_name(Oid relid);
-extern pg_attribute_noreturn() void tg_raise_table_changed(Oid relid);
+pg_noreturn extern void tg_raise_table_changed(Oid relid);
 
 /* ledger.c */
 extern bool tg_journal_available(void);
