@@ -174,3 +174,55 @@ BEGIN
 		   @extschema@.transfer_guard_column_attnum(r.version_column);
 END;
 $$;
+
+--
+-- transfer() and try_transfer() take their keys as anycompatible instead of
+-- anyelement, so keys of two integer sizes (psycopg 3 sends 1 as smallint
+-- and 3000000000 as bigint) are unified instead of finding no function.  A
+-- polymorphic argument cannot change type in place, so the two functions
+-- are dropped and made again, with the privileges of a fresh install (the
+-- default: PUBLIC may execute them).  A view or SQL-standard function body
+-- that calls them stops the update here, as DROP FUNCTION refuses.  The
+-- text overloads stay as they are.
+--
+DROP FUNCTION @extschema@.transfer(pg_catalog.regclass, anyelement, anyelement,
+	pg_catalog.numeric, pg_catalog.name, pg_catalog.bool, pg_catalog.regclass,
+	pg_catalog.name, pg_catalog.text);
+DROP FUNCTION @extschema@.try_transfer(pg_catalog.regclass, anyelement,
+	anyelement, pg_catalog.numeric, pg_catalog.name, pg_catalog.bool,
+	pg_catalog.regclass, pg_catalog.name, pg_catalog.text);
+
+CREATE FUNCTION @extschema@.transfer(
+	tbl pg_catalog.regclass,
+	from_key anycompatible,
+	to_key anycompatible,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.try_transfer(
+	tbl pg_catalog.regclass,
+	from_key anycompatible,
+	to_key anycompatible,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	nowait pg_catalog.bool DEFAULT false,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT status pg_catalog.text,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_try_transfer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -314,15 +314,16 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 --
 -- transfer: move amount from one row to another, locked in the global order.
--- The text overload serves callers whose parameters are untyped (extended
--- protocol without parameter types), which anyelement cannot resolve; both
--- call the same C function, which converts each key exactly to the key
--- column's type.
+-- The keys are anycompatible, so keys of two integer sizes (or an integer
+-- and a numeric) are unified to the wider type.  The text overload serves
+-- callers whose parameters are untyped (extended protocol without parameter
+-- types), which anycompatible cannot resolve; both call the same C function,
+-- which converts each key exactly to the key column's type.
 --
 CREATE FUNCTION @extschema@.transfer(
 	tbl pg_catalog.regclass,
-	from_key anyelement,
-	to_key anyelement,
+	from_key anycompatible,
+	to_key anycompatible,
 	amount pg_catalog.numeric,
 	balance_column pg_catalog.name DEFAULT NULL,
 	nowait pg_catalog.bool DEFAULT false,
@@ -360,8 +361,8 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 --
 CREATE FUNCTION @extschema@.try_transfer(
 	tbl pg_catalog.regclass,
-	from_key anyelement,
-	to_key anyelement,
+	from_key anycompatible,
+	to_key anycompatible,
 	amount pg_catalog.numeric,
 	balance_column pg_catalog.name DEFAULT NULL,
 	nowait pg_catalog.bool DEFAULT false,

@@ -160,3 +160,18 @@ SELECT string_agg(indexrelid::regclass::text, ' ' ORDER BY indexrelid::regclass:
 DROP EXTENSION transfer_guard;
 DROP SCHEMA "Odd Schema";
 CREATE EXTENSION transfer_guard;
+
+-- 1.2 to 1.3 makes transfer() and try_transfer() again, with anycompatible
+-- keys: a view calling the 1.2 function stops the update (DROP FUNCTION
+-- refuses), which then changes nothing; without the view it goes through
+DROP EXTENSION transfer_guard;
+CREATE EXTENSION transfer_guard VERSION '1.2';
+CREATE VIEW u_calls AS SELECT * FROM transfer('accounts', 1, 2, 1);
+ALTER EXTENSION transfer_guard UPDATE TO '1.3';
+SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
+DROP VIEW u_calls;
+ALTER EXTENSION transfer_guard UPDATE TO '1.3';
+SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
+SELECT guard('accounts', 'balance');
+SELECT from_balance, to_balance FROM transfer('accounts', 1::smallint, 2::bigint, 1);
+SELECT from_balance, to_balance FROM transfer('accounts', 2, 1, 1);

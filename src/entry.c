@@ -187,8 +187,8 @@ transfer_guard_unguard(PG_FUNCTION_ARGS)
 
 /*
  * Without a call expression (a fast-path function call), the keys' types
- * are the declared ones: text for the text overload; the anyelement one
- * cannot be called that way.
+ * are the declared ones: text for the text overload; the polymorphic one
+ * (anycompatible, anyelement before 1.3) cannot be called that way.
  */
 static void
 declared_key_types(FunctionCallInfo fcinfo, TgLegSpec *spec)
@@ -237,8 +237,11 @@ optional_idempotency_key(FunctionCallInfo fcinfo, int argno)
 
 /*
  * The arguments shared by transfer() and try_transfer() as one leg.
- * Both SQL overloads of each (anyelement keys, text keys) land here; the
- * keys' actual types come from the call expression.  to_table defaults to
+ * Both SQL overloads of each (anycompatible keys, text keys) land here; the
+ * keys' actual types come from the call expression, after the parser
+ * unified them (an integer and a bigint key arrive as two bigints), and
+ * tg_key_convert() decides whether each converts exactly.  to_table
+ * defaults to
  * tbl; to_column to balance_column when the destination is the same table,
  * else to the destination table's only guarded column.
  */

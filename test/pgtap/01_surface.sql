@@ -11,7 +11,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS transfer_guard;
 
-SELECT plan(150);
+SELECT plan(152);
 
 -- the extension as a whole ------------------------------------------------
 
@@ -44,9 +44,9 @@ SELECT set_eq(
 		'function journal_account_indexes(boolean)',
 		'function guard(regclass,name,numeric,numeric,boolean,name,name)',
 		'function unguard(regclass,name)',
-		'function transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name,text)',
+		'function transfer(regclass,anycompatible,anycompatible,numeric,name,boolean,regclass,name,text)',
 		'function transfer(regclass,text,text,numeric,name,boolean,regclass,name,text)',
-		'function try_transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name,text)',
+		'function try_transfer(regclass,anycompatible,anycompatible,numeric,name,boolean,regclass,name,text)',
 		'function try_transfer(regclass,text,text,numeric,name,boolean,regclass,name,text)',
 		'function transfer_batch(jsonb,boolean,text)',
 		'function transfer_guard_on_drop()',
@@ -72,15 +72,22 @@ SELECT ok(
 	  WHERE extname = 'transfer_guard'),
 	'pg_dump dumps every row of the extension''s configuration tables (no WHERE condition)');
 
--- the 1.0 signatures are gone ------------------------------------------------
--- A function's argument list cannot grow in place: 1.1 replaced these, and
--- an old one left behind would make calls ambiguous.
+-- the replaced signatures are gone ------------------------------------------
+-- A function's argument list cannot change in place: 1.1 replaced the 1.0
+-- ones, 1.3 the anyelement keys of 1.1 with anycompatible ones, and an old
+-- one left behind would make calls ambiguous.
 
 SELECT hasnt_function('guard', ARRAY['regclass', 'name', 'numeric', 'numeric'],
 	'the 1.0 guard(regclass, name, numeric, numeric) is not installed');
 SELECT hasnt_function('transfer',
 	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name'],
 	'the 1.0 transfer(regclass, anyelement, ...) without idempotency_key is not installed');
+SELECT hasnt_function('transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'the 1.1 transfer(regclass, anyelement, anyelement, ...) is not installed (1.3 takes anycompatible keys)');
+SELECT hasnt_function('try_transfer',
+	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'the 1.1 try_transfer(regclass, anyelement, anyelement, ...) is not installed (1.3 takes anycompatible keys)');
 SELECT hasnt_function('transfer',
 	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name'],
 	'the 1.0 transfer(regclass, text, ...) without idempotency_key is not installed');
@@ -129,30 +136,30 @@ SELECT function_privs_are('unguard', ARRAY['regclass', 'name'],
 	'PUBLIC may execute unguard(regclass, name)');
 
 SELECT has_function('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
-	'function transfer(regclass, anyelement, anyelement, numeric, name, boolean, regclass, name, text) exists');
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'function transfer(regclass, anycompatible, anycompatible, numeric, name, boolean, regclass, name, text) exists');
 SELECT function_returns('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'record',
-	'transfer(regclass, anyelement, ...) returns record');
+	'transfer(regclass, anycompatible, ...) returns record');
 SELECT volatility_is('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'volatile',
-	'transfer(regclass, anyelement, ...) is volatile');
+	'transfer(regclass, anycompatible, ...) is volatile');
 SELECT isnt_definer('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
-	'transfer(regclass, anyelement, ...) is security invoker');
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'transfer(regclass, anycompatible, ...) is security invoker');
 SELECT isnt_strict('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
-	'transfer(regclass, anyelement, ...) is not strict');
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'transfer(regclass, anycompatible, ...) is not strict');
 SELECT function_lang_is('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'c',
-	'transfer(regclass, anyelement, ...) is written in C');
+	'transfer(regclass, anycompatible, ...) is written in C');
 SELECT function_privs_are('transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'public', ARRAY['EXECUTE'],
-	'PUBLIC may execute transfer(regclass, anyelement, ...)');
+	'PUBLIC may execute transfer(regclass, anycompatible, ...)');
 
 SELECT has_function('transfer',
 	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
@@ -181,30 +188,30 @@ SELECT function_privs_are('transfer',
 	'PUBLIC may execute transfer(regclass, text, ...)');
 
 SELECT has_function('try_transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
-	'function try_transfer(regclass, anyelement, anyelement, numeric, name, boolean, regclass, name, text) exists');
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'function try_transfer(regclass, anycompatible, anycompatible, numeric, name, boolean, regclass, name, text) exists');
 SELECT function_returns('try_transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'record',
-	'try_transfer(regclass, anyelement, ...) returns record');
+	'try_transfer(regclass, anycompatible, ...) returns record');
 SELECT volatility_is('try_transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'volatile',
-	'try_transfer(regclass, anyelement, ...) is volatile');
+	'try_transfer(regclass, anycompatible, ...) is volatile');
 SELECT isnt_definer('try_transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
-	'try_transfer(regclass, anyelement, ...) is security invoker');
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'try_transfer(regclass, anycompatible, ...) is security invoker');
 SELECT isnt_strict('try_transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
-	'try_transfer(regclass, anyelement, ...) is not strict');
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	'try_transfer(regclass, anycompatible, ...) is not strict');
 SELECT function_lang_is('try_transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'c',
-	'try_transfer(regclass, anyelement, ...) is written in C');
+	'try_transfer(regclass, anycompatible, ...) is written in C');
 SELECT function_privs_are('try_transfer',
-	ARRAY['regclass', 'anyelement', 'anyelement', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
 	'public', ARRAY['EXECUTE'],
-	'PUBLIC may execute try_transfer(regclass, anyelement, ...)');
+	'PUBLIC may execute try_transfer(regclass, anycompatible, ...)');
 
 SELECT has_function('try_transfer',
 	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'boolean', 'regclass', 'name', 'text'],
@@ -265,13 +272,13 @@ SELECT is(
 	'unguard takes (tbl, balance_column)');
 SELECT is(
 	(SELECT pg_get_function_arguments(
-		'transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name,text)'::regprocedure)),
-	'tbl regclass, from_key anyelement, to_key anyelement, amount numeric, '
+		'transfer(regclass,anycompatible,anycompatible,numeric,name,boolean,regclass,name,text)'::regprocedure)),
+	'tbl regclass, from_key anycompatible, to_key anycompatible, amount numeric, '
 	'balance_column name DEFAULT NULL::name, nowait boolean DEFAULT false, '
 	'to_table regclass DEFAULT NULL::regclass, to_column name DEFAULT NULL::name, '
 	'idempotency_key text DEFAULT NULL::text, '
 	'OUT transfer_id bigint, OUT from_balance numeric, OUT to_balance numeric',
-	'transfer(anyelement keys) takes (tbl, from_key, to_key, amount, balance_column, nowait, to_table, to_column, idempotency_key DEFAULT NULL) and returns (transfer_id, from_balance, to_balance)');
+	'transfer(anycompatible keys) takes (tbl, from_key, to_key, amount, balance_column, nowait, to_table, to_column, idempotency_key DEFAULT NULL) and returns (transfer_id, from_balance, to_balance)');
 SELECT is(
 	(SELECT pg_get_function_arguments(
 		'transfer(regclass,text,text,numeric,name,boolean,regclass,name,text)'::regprocedure)),
@@ -283,13 +290,13 @@ SELECT is(
 	'transfer(text keys) takes the same parameters and returns the same columns');
 SELECT is(
 	(SELECT pg_get_function_arguments(
-		'try_transfer(regclass,anyelement,anyelement,numeric,name,boolean,regclass,name,text)'::regprocedure)),
-	'tbl regclass, from_key anyelement, to_key anyelement, amount numeric, '
+		'try_transfer(regclass,anycompatible,anycompatible,numeric,name,boolean,regclass,name,text)'::regprocedure)),
+	'tbl regclass, from_key anycompatible, to_key anycompatible, amount numeric, '
 	'balance_column name DEFAULT NULL::name, nowait boolean DEFAULT false, '
 	'to_table regclass DEFAULT NULL::regclass, to_column name DEFAULT NULL::name, '
 	'idempotency_key text DEFAULT NULL::text, '
 	'OUT status text, OUT transfer_id bigint, OUT from_balance numeric, OUT to_balance numeric',
-	'try_transfer(anyelement keys) takes the parameters of transfer and returns (status, transfer_id, from_balance, to_balance)');
+	'try_transfer(anycompatible keys) takes the parameters of transfer and returns (status, transfer_id, from_balance, to_balance)');
 SELECT is(
 	(SELECT pg_get_function_arguments(
 		'try_transfer(regclass,text,text,numeric,name,boolean,regclass,name,text)'::regprocedure)),
