@@ -13,7 +13,7 @@
 #
 # One session calls transfer() N times between random accounts of 100,000
 # (setup.sql's bench_memory_calls: a procedure, committing every 10,000
-# calls, the anyelement and the text overload in turn, the journal on), after
+# calls, the anycompatible and the text overload in turn, the journal on), after
 # a warm-up of 10,000 calls that fills the caches.  Ten times along the way,
 # and once more after the procedure has returned, it records the backend's
 # memory contexts (pg_backend_memory_contexts) and its private resident

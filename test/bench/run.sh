@@ -16,7 +16,7 @@
 # Approaches, each one pgbench script (-M prepared, -n), with keys.sql in
 # front to pick the two accounts:
 #   transfer()              transfer.sql: untyped parameters, the text overload
-#   transfer() bigint keys  transfer_typed.sql: the anyelement overload
+#   transfer() bigint keys  transfer_typed.sql: the anycompatible overload
 #   transfer() unindexed journal
 #                           transfer.sql in a second database (BENCH_DB_unindexed),
 #                           after journal_account_indexes(false): journaled,

@@ -113,7 +113,7 @@ $$;
 
 --
 -- bench_memory_calls: calls transfer() calls times in this session, with
--- random keys, the two overloads in turn (bigint keys resolve to anyelement,
+-- random keys, the two overloads in turn (bigint keys resolve to anycompatible,
 -- text keys to the text overload), committing every commit_every calls.
 -- Every sample_every calls it records this backend's memory (see
 -- bench_memory_sample below).  Used by memory.sh.

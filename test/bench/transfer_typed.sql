@@ -1,2 +1,2 @@
--- transfer() with bigint keys: the anyelement overload (after keys.sql)
+-- transfer() with bigint keys: the anycompatible overload (after keys.sql)
 SELECT * FROM transfer('accounts', :a::bigint, :b::bigint, 1);

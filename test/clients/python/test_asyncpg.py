@@ -90,7 +90,7 @@ class Overloads(unittest.TestCase):
 
     def test_int_keys_transfer_with_a_cast_to_the_key_type(self):
         """transfer($1, $2::bigint, $3::bigint, $4) resolves to the
-        anyelement overload with bigint keys, and Python ints work."""
+        anycompatible overload with bigint keys, and Python ints work."""
         async def body(conn):
             sql = "SELECT * FROM transfer($1, $2::bigint, $3::bigint, $4)"
             stmt = await conn.prepare(sql)

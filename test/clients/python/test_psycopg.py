@@ -180,9 +180,9 @@ class Calls(unittest.TestCase):
             self.assertEqual(balances(conn, "object1", "field1", [1])[1], 70)
             self.assertEqual(balances(conn, "object2", "field2", [2])[2], 30)
 
-    def test_int_keys_resolve_to_the_anyelement_overload_str_keys_to_text(self):
+    def test_int_keys_resolve_to_the_anycompatible_overload_str_keys_to_text(self):
         """psycopg 3 sends a Python int typed (smallint for small values) and
-        a str untyped: int keys pick transfer(regclass, anyelement, ...),
+        a str untyped: int keys pick transfer(regclass, anycompatible, ...),
         str keys transfer(regclass, text, text, ...); both work."""
         with connect() as conn:
             sql = "SELECT * FROM transfer(%s, %s, %s, %s)"
@@ -204,16 +204,22 @@ class Calls(unittest.TestCase):
             self.assertEqual(balances(conn, keys=[1, 40000, 3000000000]),
                              {1: 99, 40000: 100, 3000000000: 101})
 
-    @unittest.expectedFailure
     def test_int_keys_of_different_sizes_transfer(self):
-        """KNOWN PROBLEM: psycopg 3 types 1 as smallint and 40000 as integer
-        (3000000000 as bigint); transfer()'s keys are both anyelement, which
-        needs one type, so no overload matches (42883 undefined_function).
-        The same happens in plain SQL: transfer('accounts', 1, 3000000000, 1).
-        Declaring the keys anycompatible would unify them."""
+        """psycopg 3 types 1 as smallint, 40000 as integer and 3000000000 as
+        bigint; transfer()'s keys are anycompatible, so the two are unified
+        to the wider type (not 42883 undefined_function, as when they were
+        anyelement) and each reaches its row of the bigint key."""
         with connect() as conn:
-            transfer(conn, "accounts", 1, 40000, 1)
-            transfer(conn, "accounts", 40000, 3000000000, 1)
+            sql = "SELECT * FROM transfer(%s, %s, %s, %s)"
+            conn.execute(sql, ("accounts", 1, 40000, 1), prepare=True)
+            conn.execute(sql, ("accounts", 40000, 3000000000, 1), prepare=True)
+            types = [r[0] for r in conn.execute(
+                "SELECT parameter_types::text FROM pg_prepared_statements"
+                " WHERE statement LIKE '%%transfer($1%%' ORDER BY prepare_time")]
+            self.assertEqual(types, ["{regclass,smallint,integer,smallint}",
+                                     "{regclass,integer,bigint,smallint}"])
+            self.assertEqual(balances(conn, keys=[1, 40000, 3000000000]),
+                             {1: 99, 40000: 100, 3000000000: 101})
 
 
 KEYED_TRANSFER = ("SELECT * FROM transfer(%s, %s, %s, %s,"
