@@ -100,3 +100,60 @@ SELECT * FROM i_acc ORDER BY id;
 REVOKE ALL ON i_acc FROM regress_tg_idem;
 DROP ROLE regress_tg_idem;
 DROP TABLE i_acc, i_other;
+
+--
+-- the same request spelled differently: keys are compared as the key
+-- column compares them (the rows are the same rows), and the record keeps
+-- each key as the row holds it
+--
+CREATE TABLE i_num (id numeric PRIMARY KEY, balance int NOT NULL);
+CREATE TABLE i_char (id char(4) PRIMARY KEY, balance int NOT NULL);
+CREATE COLLATION i_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE i_ci_t (id text COLLATE i_ci PRIMARY KEY, balance int NOT NULL);
+INSERT INTO i_num VALUES (1, 100), (1.5, 100), (2, 100);
+INSERT INTO i_char VALUES ('a', 100), ('b', 100);
+INSERT INTO i_ci_t VALUES ('Alice', 100), ('bob', 100);
+SELECT guard('i_num', 'balance'), guard('i_char', 'balance'),
+	   guard('i_ci_t', 'balance');
+-- numeric: 1.0, 1.00, 1 and '1.000' are one key; 1.5 is another row
+SELECT transfer_id AS n_id FROM transfer('i_num', 1.0, 2, 5, idempotency_key => 'num-1') \gset
+SELECT transfer_id = :n_id AS same_id FROM transfer('i_num', 1.00, 2.0, 5, idempotency_key => 'num-1');
+SELECT status, transfer_id = :n_id AS same_id FROM try_transfer('i_num', '1.000', '2', 5, idempotency_key => 'num-1');
+SELECT transfer_id = :n_id AS same_id FROM transfer('i_num', 1, 2, 5, idempotency_key => 'num-1');
+SELECT * FROM tg_try($$SELECT * FROM transfer('i_num', 1.5, 2, 5, idempotency_key => 'num-1')$$);
+SELECT count(*) AS n_batch FROM transfer_batch($$[{"from_table": "i_num", "from_key": 2.0, "to_key": "1.50", "amount": 1}]$$,
+	idempotency_key => 'num-2');
+SELECT count(*) AS n_batch FROM transfer_batch($$[{"from_table": "i_num", "from_key": "2", "to_key": 1.5, "amount": 1}]$$,
+	idempotency_key => 'num-2');
+SELECT * FROM i_num ORDER BY id;
+-- char(n): padded or not
+SELECT transfer_id AS c_id FROM transfer('i_char', 'a', 'b   ', 5, idempotency_key => 'char-1') \gset
+SELECT transfer_id = :c_id AS same_id FROM transfer('i_char', 'a  ', 'b', 5, idempotency_key => 'char-1');
+SELECT transfer_id = :c_id AS same_id FROM transfer('i_char', 'a'::char(4), 'b'::char(4), 5, idempotency_key => 'char-1');
+SELECT * FROM i_char ORDER BY id;
+-- a case-insensitive key: 'ALICE' and 'alice' name the row 'Alice', so
+-- they are the same request; another row is not
+SELECT transfer_id AS ci_id FROM transfer('i_ci_t', 'ALICE', 'BOB', 5, idempotency_key => 'ci-1') \gset
+SELECT transfer_id = :ci_id AS same_id FROM transfer('i_ci_t', 'alice', 'Bob', 5, idempotency_key => 'ci-1');
+SELECT * FROM tg_try($$SELECT * FROM transfer('i_ci_t', 'bob', 'alice', 5, idempotency_key => 'ci-1')$$);
+SELECT * FROM i_ci_t ORDER BY id;
+-- the records hold the rows' own spellings
+SELECT idempotency_key, request->'legs'->0->>'from_key' AS from_key,
+	   request->'legs'->0->>'to_key' AS to_key
+  FROM transfer_guard_idempotency
+ WHERE idempotency_key IN ('num-1', 'num-2', 'char-1', 'ci-1') ORDER BY 1;
+-- a record made before 1.3 holds the caller's spelling; a retry spelled
+-- otherwise is still the same request
+UPDATE transfer_guard_idempotency
+   SET request = jsonb_set(request, '{legs,0,from_key}', '"1.0"')
+ WHERE idempotency_key = 'num-1';
+SELECT transfer_id = :n_id AS same_id FROM transfer('i_num', 1.00, 2, 5, idempotency_key => 'num-1');
+-- a recorded key the key column's type cannot read (its type changed since)
+-- is a different request, not an input error
+UPDATE transfer_guard_idempotency
+   SET request = jsonb_set(request, '{legs,0,from_key}', '"one"')
+ WHERE idempotency_key = 'num-1';
+SELECT * FROM tg_try($$SELECT * FROM transfer('i_num', 1, 2, 5, idempotency_key => 'num-1')$$);
+SELECT * FROM i_num ORDER BY id;
+DROP TABLE i_num, i_char, i_ci_t;
+DROP COLLATION i_ci;

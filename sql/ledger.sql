@@ -84,3 +84,70 @@ DROP TRIGGER j_acc_fee ON j_acc;
 DROP FUNCTION j_fee();
 
 DROP TABLE j_acc, j_fast, j_stock;
+
+--
+-- the journal records each key as the row holds it, not as the caller
+-- spelled it: the key column's text of the locked row (what id::text
+-- gives), so that the reconciliation query of the README, which joins on
+-- id::text, and a lookup of one row's history find every row
+--
+CREATE TABLE j_num (id numeric PRIMARY KEY, balance int NOT NULL);
+CREATE TABLE j_char (id char(4) PRIMARY KEY, balance int NOT NULL);
+CREATE COLLATION j_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE j_ci_t (id text COLLATE j_ci PRIMARY KEY, balance int NOT NULL);
+CREATE EXTENSION citext;
+CREATE TABLE j_cit (id citext PRIMARY KEY, balance int NOT NULL);
+INSERT INTO j_num VALUES (1, 100), (2.5, 100), (3.000, 100);
+INSERT INTO j_char VALUES ('a', 100), ('b', 100);
+INSERT INTO j_ci_t VALUES ('Alice', 100), ('bob', 100);
+INSERT INTO j_cit VALUES ('Carol', 100), ('dave', 100);
+SELECT guard('j_num', 'balance'), guard('j_char', 'balance'),
+	   guard('j_ci_t', 'balance'), guard('j_cit', 'balance');
+SELECT count(*) AS before FROM transfer_guard_journal \gset
+-- numbers spelled with other scales, as numeric, text or a batch's JSON
+SELECT from_balance, to_balance FROM transfer('j_num', 1.0, 2.50, 5);
+SELECT from_balance, to_balance FROM transfer('j_num', '3', '1.00', 5);
+SELECT from_balance, to_balance FROM transfer('j_num', 2.5, 3, 1);
+SELECT count(*) FROM transfer_batch($$[
+	{"from_table": "j_num", "from_key": "1.000", "to_key": 2.500, "amount": 1},
+	{"from_table": "j_char", "from_key": "a   ", "to_key": "b", "amount": 1}
+]$$);
+-- char(n) with and without its padding
+SELECT from_balance, to_balance FROM transfer('j_char', 'a', 'b   ', 5);
+SELECT from_balance, to_balance FROM transfer('j_char', 'b'::char(4), 'a '::text, 5);
+-- a case-insensitive collation and citext: the row's own spelling
+SELECT from_balance, to_balance FROM transfer('j_ci_t', 'ALICE', 'Bob', 5);
+SELECT from_balance, to_balance FROM transfer('j_cit', 'carol', 'DAVE', 5);
+SELECT status FROM try_transfer('j_cit', 'DAVE'::citext, 'CAROL'::citext, 1);
+SELECT from_table, from_key, to_key, amount FROM transfer_guard_journal
+ ORDER BY transfer_id OFFSET :before;
+-- the README's reconciliation query matches every journal row of each table
+CREATE FUNCTION j_reconcile(tbl regclass) RETURNS TABLE (rows_matched bigint,
+	journal_rows bigint, reconciles boolean) LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE format($q$
+	WITH r AS (
+	SELECT a.id, a.balance, 100 + coalesce(sum(m.delta), 0) AS from_journal,
+		   count(m.k) AS matched
+	  FROM %1$s a
+	  LEFT JOIN (SELECT to_key AS k, amount AS delta FROM transfer_guard_journal WHERE to_table = %2$L::regclass
+				 UNION ALL
+				 SELECT from_key, -amount FROM transfer_guard_journal WHERE from_table = %2$L::regclass) m
+		ON m.k = a.id::text
+	 GROUP BY a.id, a.balance)
+	SELECT sum(matched)::bigint,
+		   (SELECT count(*) FROM transfer_guard_journal WHERE to_table = %2$L::regclass)
+		   + (SELECT count(*) FROM transfer_guard_journal WHERE from_table = %2$L::regclass),
+		   bool_and(balance = from_journal)
+	  FROM r$q$, tbl, tbl::text);
+END $$;
+SELECT t, r.* FROM unnest(ARRAY['j_num', 'j_char', 'j_ci_t', 'j_cit']::regclass[]) AS t,
+	   j_reconcile(t) AS r;
+-- and one row's history is found by its own spelling
+SELECT count(*) AS history_of_carol FROM transfer_guard_journal
+ WHERE (from_table = 'j_cit'::regclass AND from_key = 'Carol')
+	OR (to_table = 'j_cit'::regclass AND to_key = 'Carol');
+DROP FUNCTION j_reconcile(regclass);
+DROP TABLE j_num, j_char, j_ci_t, j_cit;
+DROP COLLATION j_ci;
+DROP EXTENSION citext;

@@ -55,6 +55,7 @@
 #include "utils/array.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -67,6 +68,8 @@
 typedef struct OpRow
 {
 	Datum		key;			/* converted to the key's base type */
+	Datum		held_key;		/* the key as the row read holds it (its
+								 * spelling, which may differ from key's) */
 	struct OpRow *same;			/* the row this one is a duplicate of, or self */
 	bool		found;
 	bool	   *debited;		/* per table column: some leg took from it */
@@ -542,6 +545,7 @@ lock_table_rows(OpTable *ot, int mode, MemoryContext outer)
 		row->found = true;
 
 		old = MemoryContextSwitchTo(outer);
+		row->held_key = datumCopy(key, table->key_typbyval, table->key_typlen);
 		attno = 1;
 		for (c = 0; c < table->ncolumns; c++)
 		{
@@ -726,15 +730,21 @@ delta_param(OpRow *row, int c)
 	return NumericGetDatum(tg_numeric_sub(row->balance[c], row->start[c]));
 }
 
-/* the balances of the columns the legs use, from a row path slot */
+/*
+ * The balances of the columns the legs use, and the key as the row holds
+ * it, from a row path slot
+ */
 static void
 read_balances(OpTable *ot, OpRow *row, TupleTableSlot *slot,
 			  MemoryContext outer)
 {
 	TgTable    *table = ot->table;
 	MemoryContext old = MemoryContextSwitchTo(outer);
+	bool		key_isnull;
 	int			c;
 
+	row->held_key = datumCopy(slot_getattr(slot, table->key_attnum, &key_isnull),
+							  table->key_typbyval, table->key_typlen);
 	for (c = 0; c < table->ncolumns; c++)
 	{
 		bool		isnull;
@@ -1459,8 +1469,10 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	resolve_legs(&st, req->legs);
 
 	/*
-	 * The legs as the journal and the idempotency record store them; the
-	 * keys' text only when one of them will be written.
+	 * The legs as the journal and the idempotency record store them.  Until
+	 * the rows are locked, with the keys as the caller gave them (converted),
+	 * for comparing the request with a recorded one; the keys' text only when
+	 * a key was given.
 	 */
 	records = palloc(sizeof(TgLegRecord) * st.nlegs);
 	for (i = 0; i < st.nlegs; i++)
@@ -1469,12 +1481,16 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	{
 		OpLeg	   *leg = &st.legs[i];
 
-		if (journal || req->idempotency_key)
+		leg->record.from_table = leg->from_table->table;
+		leg->record.from_key_value = leg->from_row->key;
+		leg->record.to_table = leg->to_table->table;
+		leg->record.to_key_value = leg->to_row->key;
+		if (req->idempotency_key)
 		{
-			leg->record.from_key = OidOutputFunctionCall(leg->from_table->table->key_output,
-														 leg->from_row->key);
-			leg->record.to_key = OidOutputFunctionCall(leg->to_table->table->key_output,
-													   leg->to_row->key);
+			leg->record.from_key = tg_key_text(leg->from_table->table,
+											   leg->from_row->key);
+			leg->record.to_key = tg_key_text(leg->to_table->table,
+											 leg->to_row->key);
 		}
 		records[i] = leg->record;
 	}
@@ -1650,6 +1666,20 @@ tg_execute(TgRequest *req, TgLegResult *results)
 			leg->to_row->final[leg->to_col] : leg->to_after;
 	}
 
+	/*
+	 * What is recorded keeps each key as its locked row holds it, whatever
+	 * the caller's spelling, so that it matches the row's id::text.
+	 */
+	if (journal || req->idempotency_key)
+		for (i = 0; i < st.nlegs; i++)
+		{
+			OpLeg	   *leg = &st.legs[i];
+
+			records[i].from_key = tg_key_text(leg->from_table->table,
+											  leg->from_row->held_key);
+			records[i].to_key = tg_key_text(leg->to_table->table,
+											leg->to_row->held_key);
+		}
 	if (journal)
 		tg_journal_append(records, results, st.nlegs, req->is_batch,
 						  req->idempotency_key);

@@ -2,7 +2,8 @@
  *
  * keys.c
  *	  Row keys: exact conversion of the caller's key values to the key
- *	  column's type, comparison in the key's btree order, and display.
+ *	  column's type, comparison in the key's btree order, display, and the
+ *	  text the journal and the idempotency records keep.
  *
  *	  A key is converted only when the conversion cannot change its value:
  *	  the same type is taken as is; text (or an untyped literal) goes
@@ -13,6 +14,12 @@
  *	  to be whole and in range first, so a numeric 1.5 never reaches row 2.
  *	  Anything else is a datatype mismatch.
  *
+ *	  The records keep a key as the row holds it, in the text id::text
+ *	  gives, whatever the caller's spelling (a numeric key called as 1.0
+ *	  is recorded as the row's 1, a case-insensitive one called as 'ALICE'
+ *	  as the row's 'Alice'), so that queries joining the journal on the
+ *	  key's text find every row.
+ *
  * IDENTIFICATION
  *	  src/keys.c
  *
@@ -20,10 +27,12 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/resowner.h"
 
 #include "compat.h"
 #include "transfer_guard.h"
@@ -186,4 +195,74 @@ tg_key_display(TgTable *table, Datum key)
 		table->key_basetypid == NUMERICOID)
 		return s;
 	return quote_literal_cstr(s);
+}
+
+/*
+ * A key as the journal and the idempotency records keep it: the key
+ * column's text of the value, as id::text gives it, so char(n) without its
+ * padding (the char to text cast drops it; char(n) comparisons ignore it).
+ * Called with the value the locked row holds, this is the row's own
+ * spelling whatever the caller's was.
+ */
+char *
+tg_key_text(TgTable *table, Datum key)
+{
+	if (table->key_basetypid == BPCHAROID)
+		return TextDatumGetCString(DirectFunctionCall1(rtrim1, key));
+	return OidOutputFunctionCall(table->key_output, key);
+}
+
+/*
+ * Does a key's recorded text name the same row as a converted key?  Equal
+ * in the key's own comparison (and collation), as the key's unique index
+ * tells rows apart: 1.0 and 1.00, 'a' and 'a   ' in char(n), 'ALICE' and
+ * 'alice' under a case-insensitive collation or in citext.  A text the key
+ * type cannot read (the key column's type changed since it was recorded)
+ * names no row of it: its input error is caught in a subtransaction, taken
+ * only when the texts differ (a retry spelled otherwise, rare enough for
+ * its cost).  Any other error, a cancel included, is raised again.  The
+ * caller's SPI connection and its tuple tables, made before the
+ * subtransaction, outlive its rollback.
+ */
+bool
+tg_key_equals_text(TgTable *table, Datum key, const char *text,
+				   const char *argname)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool same = false;
+
+	if (strcmp(tg_key_text(table, key), text) == 0)
+		return true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		Datum		recorded = tg_key_convert(table, CStringGetTextDatum(text),
+											  TEXTOID, argname);
+
+		same = tg_key_compare(table, recorded, key) == 0;
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		/* only a value the type cannot read means "another row" */
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		same = false;
+	}
+	PG_END_TRY();
+	return same;
 }

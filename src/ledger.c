@@ -432,11 +432,39 @@ container_field(JsonbContainer *obj, const char *name)
 }
 
 /*
- * Raise the mismatch error for a key first used with another request,
- * naming the first difference.
+ * Is a field of a recorded leg the same as in this request's leg rec?
+ * Keys are compared as the key column compares them, not by their text: a
+ * record keeps each key as its row held it (before 1.3, as the caller
+ * spelled it), and a retry may spell the same row otherwise (1.00 for 1.0,
+ * 'alice' for 'Alice' under a case-insensitive collation).  Compared only
+ * once the leg's table has matched, since the fields come in order.
  */
-static void
-raise_mismatch(const char *key, Jsonb *stored, Jsonb *requested)
+static bool
+field_equal(const char *name, JsonbValue *then, JsonbValue *now,
+			TgLegRecord *rec)
+{
+	char	   *text;
+
+	if (values_equal(then, now))
+		return true;
+	if (then == NULL || then->type != jbvString)
+		return false;
+	text = pnstrdup(then->val.string.val, then->val.string.len);
+	if (strcmp(name, "from_key") == 0)
+		return tg_key_equals_text(rec->from_table, rec->from_key_value, text,
+								  name);
+	if (strcmp(name, "to_key") == 0)
+		return tg_key_equals_text(rec->to_table, rec->to_key_value, text,
+								  name);
+	return false;
+}
+
+/*
+ * The first difference between a recorded request and this one, as the
+ * mismatch error's detail, or NULL if they are the same request.
+ */
+static char *
+request_difference(Jsonb *stored, Jsonb *requested, TgLegRecord *records)
 {
 	static const char *const fields[] = {
 		"from_table", "from_column", "from_key", "to_table", "to_column",
@@ -468,7 +496,7 @@ raise_mismatch(const char *key, Jsonb *stored, Jsonb *requested)
 			JsonbValue *a = field(then, fields[f]);
 			JsonbValue *b = field(cur, fields[f]);
 
-			if (values_equal(a, b))
+			if (field_equal(fields[f], a, b, &records[i]))
 				continue;
 			if (n_now > 1)
 				detail = psprintf("Leg %d was first requested with %s %s, not %s.",
@@ -479,12 +507,18 @@ raise_mismatch(const char *key, Jsonb *stored, Jsonb *requested)
 			break;
 		}
 	}
+	return detail;
+}
 
+/* the mismatch error for a key first used with another request */
+static void
+raise_mismatch(const char *key, const char *detail)
+{
 	ereport(ERROR,
 			(errcode(ERRCODE_TG_IDEMPOTENCY_MISMATCH),
 			 errmsg("idempotency key \"%s\" was already used for a different request",
 					key),
-			 detail ? errdetail_internal("%s", detail) : 0,
+			 errdetail_internal("%s", detail),
 			 errhint("Use a new key for a new request.")));
 }
 
@@ -492,7 +526,9 @@ raise_mismatch(const char *key, Jsonb *stored, Jsonb *requested)
  * Look up a claimed key.  If this role used it before, either replay the
  * recorded result into results (same request) and return true, or raise
  * the mismatch error (different request).  Returns false if the key is
- * unused.  Called with SPI connected.
+ * unused.  Called with SPI connected, before any row is locked: records
+ * hold the keys as the caller gave them, converted, and the recorded keys
+ * are compared with them by value (field_equal).
  */
 bool
 tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
@@ -507,6 +543,7 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 	Jsonb	   *stored;
 	Jsonb	   *stored_result;
 	Jsonb	   *requested;
+	SPITupleTable *found;
 	int			i;
 
 	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
@@ -524,16 +561,22 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 	if (SPI_processed == 0)
 		return false;
 
-	stored = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
-										  SPI_tuptable->tupdesc, 1, &isnull));
-	stored_result = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
-												 SPI_tuptable->tupdesc, 2,
-												 &isnull));
+	/* kept by name: comparing keys may run a key type's input function */
+	found = SPI_tuptable;
+	stored = DatumGetJsonbP(SPI_getbinval(found->vals[0], found->tupdesc, 1,
+										  &isnull));
+	stored_result = DatumGetJsonbP(SPI_getbinval(found->vals[0],
+												 found->tupdesc, 2, &isnull));
 	requested = DatumGetJsonbP(jsonb_from_cstring(request_json(is_batch, records,
 															   nlegs)));
 	if (!DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(stored),
 										  JsonbPGetDatum(requested))))
-		raise_mismatch(key, stored, requested);
+	{
+		char	   *detail = request_difference(stored, requested, records);
+
+		if (detail != NULL)
+			raise_mismatch(key, detail);
+	}
 
 	/* the same request: its recorded results, copied out of SPI's memory */
 	for (i = 0; i < nlegs; i++)
@@ -556,7 +599,7 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 			DatumGetNumeric(SPI_datumTransfer(NumericGetDatum(to->val.numeric),
 											  false, -1)) : NULL;
 	}
-	SPI_freetuptable(SPI_tuptable);
+	SPI_freetuptable(found);
 	return true;
 }
 

@@ -168,7 +168,8 @@ typedef struct TgRequest
 
 /*
  * A leg as the journal and the idempotency record see it: names and key
- * texts, in the form they are stored.
+ * texts, in the form they are stored (tg_key_text()), and the keys as
+ * values, to compare a request with a recorded one.
  */
 typedef struct TgLegRecord
 {
@@ -180,6 +181,10 @@ typedef struct TgLegRecord
 	const char *to_key;
 	Numeric		amount;
 	bool		journal;
+	TgTable    *from_table;
+	Datum		from_key_value; /* converted to the key's base type */
+	TgTable    *to_table;
+	Datum		to_key_value;
 } TgLegRecord;
 
 /* what the engine returns per leg */
@@ -240,6 +245,9 @@ extern Datum tg_key_convert(TgTable *table, Datum value, Oid valtype,
 							const char *argname);
 extern int	tg_key_compare(TgTable *table, Datum a, Datum b);
 extern char *tg_key_display(TgTable *table, Datum key);
+extern char *tg_key_text(TgTable *table, Datum key);
+extern bool tg_key_equals_text(TgTable *table, Datum key, const char *text,
+							   const char *argname);
 
 /* amount.c */
 extern void tg_integer_range(Oid typid, Numeric *lo, Numeric *hi);
