@@ -27,7 +27,7 @@ REGRESS_OPTS = --inputdir=.
 ISOLATION = opposite_transfers drain_one_account nowait_locked \
 	batch_opposite_orders fk_insert_not_blocked guard_change_seen \
 	idempotency_concurrent try_busy row_changes_concurrent row_path_mixed \
-	journal_indexes_switch
+	journal_indexes_switch try_busy_policy
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
 	--load-extension=transfer_guard
 

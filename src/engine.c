@@ -45,6 +45,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
@@ -58,6 +59,7 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -339,28 +341,6 @@ lock_plan(TgTable *table, int mode, uint64 mask)
 }
 
 /*
- * The statement that tells which keys are visible without locking them:
- * after SKIP LOCKED, a key it finds was locked (busy), one it does not find
- * does not exist for this role (not found).
- */
-static SPIPlanPtr
-exists_plan(TgTable *table)
-{
-	StringInfoData sql;
-	const char *key;
-
-	if (table->exists_plan)
-		return table->exists_plan;
-
-	key = quote_identifier(NameStr(table->key_name));
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT %s FROM %s WHERE %s %s ANY ($1)",
-					 key, qualified_table(table), key, key_eq_operator(table));
-	table->exists_plan = tg_prepare_kept(sql.data, 1, &table->key_arraytypid);
-	return table->exists_plan;
-}
-
-/*
  * The statement that applies the net changes to one row, for the set of
  * guarded columns in mask, and adds one to their version columns:
  *	 UPDATE [ONLY] tbl SET c1 = c1 + $2, ..., v = v + 1
@@ -566,28 +546,73 @@ lock_table_rows(OpTable *ot, int mode, MemoryContext outer)
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* after SKIP LOCKED missed a row: is it there but locked by another? */
+/*
+ * After SKIP LOCKED missed a row: is it there, locked by another
+ * transaction (busy), or not there for this role (not found)?
+ *
+ * Asked with the lock statement itself, NOWAIT, so that the row is seen
+ * exactly as a locking read sees it: row-level security applies the UPDATE
+ * policies' USING quals to a locking read, which a plain SELECT does not,
+ * and a row they hide is not found, as for an UPDATE, even when it is
+ * locked.  The statement runs in an internal subtransaction, rolled back
+ * whatever happens, as PL/pgSQL's exception blocks do: 55P03 then leaves
+ * the caller's transaction intact, and a row the probe did lock (freed in
+ * the meantime) is not kept.  Any other error is raised again once the
+ * subtransaction is gone.  Only on this rare path: a try with nowait that
+ * skipped a row.
+ */
 static bool
-row_is_visible(OpTable *ot, OpRow *row)
+row_is_busy(OpTable *ot, OpRow *row)
 {
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	TgTable    *table = ot->table;
+	SPIPlanPtr	plan = lock_plan(table, TG_LOCK_NOWAIT, 0);
 	Datum		arg;
-	int			rc;
-	uint64		i;
-	bool		visible = false;
-	Datum	   *keys = &row->key;
+	ErrorData  *volatile edata = NULL;
+	volatile bool found = false;
 
-	arg = PointerGetDatum(construct_array(keys, 1, ot->table->key_basetypid,
-										  ot->table->key_typlen,
-										  ot->table->key_typbyval,
-										  ot->table->key_typalign));
-	rc = SPI_execute_plan(exists_plan(ot->table), &arg, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading rows of table \"%s\" failed: %s",
-			 tg_rel_display_name(ot->table->relid), SPI_result_code_string(rc));
-	for (i = 0; i < SPI_processed && !visible; i++)
-		visible = true;
-	SPI_freetuptable(SPI_tuptable);
-	return visible;
+	arg = PointerGetDatum(construct_array(&row->key, 1, table->key_basetypid,
+										  table->key_typlen,
+										  table->key_typbyval,
+										  table->key_typalign));
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		int			rc = SPI_execute_plan(plan, &arg, NULL, false, 0);
+
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "locking rows of table \"%s\" failed: %s",
+				 tg_rel_display_name(table->relid), SPI_result_code_string(rc));
+		found = SPI_processed > 0;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+
+	/* its tuple table and any row lock it took go with it */
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+
+	if (edata == NULL)
+	{
+		/*
+		 * Visible and lockable now: it was locked a moment ago, and freed
+		 * since.  Busy: a retry finds it.
+		 */
+		return found;
+	}
+	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+		ReThrowError(edata);
+	FreeErrorData(edata);
+	return true;
 }
 
 /* a balance the checks can work with: not NULL, finite */
@@ -1184,7 +1209,7 @@ check_rows_found(OpState *st, bool skip_locked)
 			continue;
 		if (!st->try_mode)
 			raise_not_found(ot, row);
-		if (skip_locked && row_is_visible(ot, row))
+		if (skip_locked && row_is_busy(ot, row))
 			return TG_STATUS_BUSY;
 		return TG_STATUS_NOT_FOUND;
 	}

@@ -198,8 +198,6 @@ free_table(TgTable *table)
 
 	for (mp = table->lock_plans; mp != NULL; mp = mp->next)
 		SPI_freeplan(mp->plan);
-	if (table->exists_plan)
-		SPI_freeplan(table->exists_plan);
 	for (mp = table->update_plans; mp != NULL; mp = mp->next)
 		SPI_freeplan(mp->plan);
 	MemoryContextDelete(table->cxt);

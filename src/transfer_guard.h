@@ -121,7 +121,6 @@ typedef struct TgTable
 	TgColumn   *columns;
 
 	TgMaskPlan *lock_plans;		/* kept; prepared on first use */
-	SPIPlanPtr	exists_plan;	/* kept: which keys are visible, unlocked */
 	TgMaskPlan *update_plans;	/* kept; prepared on first use */
 } TgTable;
 
