@@ -103,3 +103,59 @@ DROP TABLE "Weird ""Name""; DROP TABLE s_acc; --";
 DROP TABLE s_acc;
 REVOKE CREATE ON SCHEMA public FROM regress_tg_owner;
 DROP ROLE regress_tg_owner, regress_tg_user, regress_tg_other;
+
+-- a table given by OID (regclass) needs USAGE on its schema, as naming it
+-- does, and as a plain UPDATE does: for every entry point and either side
+-- of a transfer, and for the table's owner as well (superusers excepted)
+CREATE ROLE regress_tg_nsp_owner;
+CREATE ROLE regress_tg_nsp_user;
+CREATE SCHEMA s_bank;
+CREATE TABLE s_bank.acc (id int PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO s_bank.acc VALUES (1, 100), (2, 100);
+CREATE TABLE s_open (id int PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO s_open VALUES (1, 100), (2, 100);
+SELECT guard('s_bank.acc', 'balance'), guard('s_open', 'balance');
+ALTER TABLE s_bank.acc OWNER TO regress_tg_nsp_owner;
+GRANT SELECT, UPDATE ON s_bank.acc, s_open TO regress_tg_nsp_user;
+SELECT 's_bank.acc'::regclass::oid AS s_bank_acc \gset
+SET ROLE regress_tg_nsp_user;
+SELECT * FROM tg_try($$UPDATE s_bank.acc SET balance = balance + 5 WHERE id = 2$$);
+SELECT * FROM tg_try(format($$SELECT * FROM transfer(%s::regclass, 1, 2, 5)$$, :s_bank_acc));
+SELECT * FROM tg_try(format($$SELECT * FROM transfer(%s::regclass, '1', '2', 5)$$, :s_bank_acc));
+SELECT * FROM tg_try(format($$SELECT * FROM transfer('s_open', 1, 2, 5, to_table => %s::regclass)$$, :s_bank_acc));
+SELECT * FROM tg_try(format($$SELECT * FROM try_transfer(%s::regclass, 1, 2, 5)$$, :s_bank_acc));
+SELECT * FROM tg_try(format($$SELECT * FROM try_transfer('s_open', 1, 2, 5, to_table => %s::regclass)$$, :s_bank_acc));
+SELECT * FROM tg_try(format($$SELECT * FROM transfer_batch('[{"from_table": "%s", "from_key": 1, "to_key": 2, "amount": 5}]')$$, :s_bank_acc));
+SELECT * FROM tg_try(format($$SELECT * FROM transfer_batch('[{"from_table": "s_open", "from_key": 1, "to_table": "%s", "to_key": 2, "amount": 5}]')$$, :s_bank_acc));
+RESET ROLE;
+-- the owner: UPDATE and ALTER TABLE need USAGE, so do transfers, guard()
+-- and unguard()
+SET ROLE regress_tg_nsp_owner;
+SELECT * FROM tg_try($$UPDATE s_bank.acc SET balance = balance + 5 WHERE id = 2$$);
+SELECT * FROM tg_try($$ALTER TABLE s_bank.acc ADD CHECK (balance >= 0)$$);
+SELECT * FROM tg_try(format($$SELECT * FROM transfer(%s::regclass, 1, 2, 5)$$, :s_bank_acc));
+SELECT * FROM tg_try(format($$SELECT guard(%s::regclass, 'balance', -1000)$$, :s_bank_acc));
+SELECT * FROM tg_try(format($$SELECT unguard(%s::regclass, 'balance')$$, :s_bank_acc));
+RESET ROLE;
+SELECT * FROM s_bank.acc ORDER BY id;
+SELECT min_balance FROM transfer_guards WHERE tbl = 's_bank.acc'::regclass;
+-- with USAGE it works, by OID as by name
+GRANT USAGE ON SCHEMA s_bank TO regress_tg_nsp_user, regress_tg_nsp_owner;
+SET ROLE regress_tg_nsp_user;
+SELECT * FROM tg_try(format($$SELECT * FROM transfer(%s::regclass, 1, 2, 5)$$, :s_bank_acc));
+SELECT from_balance, to_balance FROM transfer('s_bank.acc', 1, 2, 5, idempotency_key => 's-nsp');
+SELECT leg, from_balance, to_balance FROM transfer_batch('[{"from_table": "s_open", "from_key": 1, "to_table": "s_bank.acc", "to_key": 2, "amount": 5}]');
+RESET ROLE;
+-- USAGE revoked: a replayed idempotency key answers nothing either
+REVOKE USAGE ON SCHEMA s_bank FROM regress_tg_nsp_user;
+SET ROLE regress_tg_nsp_user;
+SELECT * FROM tg_try(format($$SELECT * FROM transfer(%s::regclass, 1, 2, 5, idempotency_key => 's-nsp')$$, :s_bank_acc));
+RESET ROLE;
+SET ROLE regress_tg_nsp_owner;
+SELECT * FROM tg_try(format($$SELECT guard(%s::regclass, 'balance', -1000)$$, :s_bank_acc));
+RESET ROLE;
+SELECT * FROM s_bank.acc ORDER BY id;
+SELECT min_balance FROM transfer_guards WHERE tbl = 's_bank.acc'::regclass;
+DROP SCHEMA s_bank CASCADE;
+DROP TABLE s_open;
+DROP ROLE regress_tg_nsp_owner, regress_tg_nsp_user;

@@ -21,6 +21,7 @@
 #endif
 
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "utils/acl.h"
 #include "utils/fmgrprotos.h"
 #include "utils/numeric.h"
@@ -50,6 +51,15 @@
 #else
 #define tg_string_to_qualified_name_list(str) \
 	stringToQualifiedNameList(str)
+#endif
+
+/* privilege check on a schema: object_aclcheck from 16 on */
+#if PG_VERSION_NUM >= 160000
+#define tg_namespace_aclcheck(nspid, roleid, mode) \
+	object_aclcheck(NamespaceRelationId, (nspid), (roleid), (mode))
+#else
+#define tg_namespace_aclcheck(nspid, roleid, mode) \
+	pg_namespace_aclcheck((nspid), (roleid), (mode))
 #endif
 
 /* int64 -> numeric without going through fmgr: exported from 14 on */

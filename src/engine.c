@@ -1411,11 +1411,13 @@ refresh_row(OpState *st, int t, int r, TgRowExec *ex, MemoryContext outer)
 }
 
 /*
- * The privileges a plain UPDATE of the balances would need: SELECT on the
- * key and the balance columns, UPDATE on the balance columns (on the table,
- * or on each column).  Checked before anything is locked or replayed, so a
- * caller without them learns nothing about the rows, and always gets 42501
- * first.  The statements check again, with row-level security on top.
+ * The privileges a plain UPDATE of the balances would need: USAGE on the
+ * table's schema (which naming it needs; a table given by OID must not skip
+ * it), SELECT on the key and the balance columns, UPDATE on the balance
+ * columns (on the table, or on each column).  Checked before anything is
+ * locked or replayed, so a caller without them learns nothing about the
+ * rows, and always gets 42501 first.  The statements check again, with
+ * row-level security on top.
  */
 static void
 check_privilege(OpTable *ot, AttrNumber attnum, AclMode mode)
@@ -1435,6 +1437,7 @@ check_privileges(OpTable *ot)
 {
 	int			c;
 
+	tg_check_schema_usage(ot->table->relid);
 	check_privilege(ot, ot->table->key_attnum, ACL_SELECT);
 	for (c = 0; c < ot->table->ncolumns; c++)
 		if (ot->mask & (UINT64CONST(1) << c))

@@ -371,6 +371,26 @@ tg_rel_qualified_name(Oid relid)
 									  get_rel_name(relid));
 }
 
+/*
+ * The caller may use the schema of a table given by OID: USAGE, which
+ * naming the table would have required (regclass input, or any statement
+ * such as a plain UPDATE or ALTER TABLE).  Every role needs it, the table's
+ * owner too; superusers have it.  42501 as PostgreSQL raises it.  A table
+ * that no longer exists is left to the caller to report.
+ */
+void
+tg_check_schema_usage(Oid relid)
+{
+	Oid			nspid = get_rel_namespace(relid);
+	AclResult	aclresult;
+
+	if (!OidIsValid(nspid))
+		return;
+	aclresult = tg_namespace_aclcheck(nspid, GetUserId(), ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_SCHEMA, get_namespace_name(nspid));
+}
+
 /* the table as a string literal for a hint, e.g. 'public.accounts' */
 static char *
 rel_literal(Oid relid)
@@ -1137,6 +1157,8 @@ open_owned_table(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	/* as ALTER TABLE: the schema's USAGE (its name's lookup), then owner */
+	tg_check_schema_usage(relid);
 	if (!tg_rel_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
 					   get_rel_name(relid));
@@ -1146,7 +1168,8 @@ open_owned_table(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	/* ownership may have changed while waiting */
+	/* its schema or ownership may have changed while waiting */
+	tg_check_schema_usage(relid);
 	if (!tg_rel_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER,
 					   get_relkind_objtype(rel->rd_rel->relkind),

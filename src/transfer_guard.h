@@ -224,6 +224,7 @@ extern char *tg_extension_relation_name(const char *name);
 extern void tg_become_extension_owner(Oid *save_userid, int *save_sec_context);
 extern const char *tg_rel_display_name(Oid relid);
 extern char *tg_rel_qualified_name(Oid relid);
+extern void tg_check_schema_usage(Oid relid);
 pg_noreturn extern void tg_raise_table_changed(Oid relid);
 
 /* ledger.c */
