@@ -220,3 +220,95 @@ DROP PUBLICATION r_pub_p;
 
 DROP TABLE r_gen, r_oid, r_two, r_fired, r_cap, r_pub, r_ver;
 DROP FUNCTION r_both(text), r_fired(), r_meddle_cap(int);
+
+-- a table through the statements (row-level security applies to the
+-- caller) and one on the row path in one call, where the first table's
+-- policy function updates the second table's row while rows are read and
+-- updated: the row path sees and locks what a statement would, in either
+-- lock order (r_mix_lo's OID sorts before r_mix_sec's, r_mix_hi's after),
+-- with the results of transfer_guard.row_path = off
+CREATE ROLE regress_tg_mix;
+CREATE TABLE r_mix_lo (id int PRIMARY KEY, balance bigint NOT NULL);
+CREATE TABLE r_mix_sec (id int PRIMARY KEY, balance bigint NOT NULL);
+CREATE TABLE r_mix_hi (id int PRIMARY KEY, balance bigint NOT NULL);
+SELECT 'r_mix_lo'::regclass::oid < 'r_mix_sec'::regclass::oid
+   AND 'r_mix_sec'::regclass::oid < 'r_mix_hi'::regclass::oid AS oids_ordered;
+INSERT INTO r_mix_lo VALUES (1, 100), (2, 100);
+INSERT INTO r_mix_sec VALUES (1, 100), (2, 100);
+INSERT INTO r_mix_hi VALUES (1, 100), (2, 100);
+SELECT guard('r_mix_lo', 'balance'), guard('r_mix_sec', 'balance'),
+	   guard('r_mix_hi', 'balance');
+GRANT SELECT, UPDATE ON r_mix_lo, r_mix_sec, r_mix_hi TO regress_tg_mix;
+-- adds 1 to row 1 of the table named by r.meddle at every evaluation
+CREATE FUNCTION r_mix_meddle(id int) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
+BEGIN
+	IF coalesce(current_setting('r.meddle', true), '') <> '' THEN
+		EXECUTE format('UPDATE %I SET balance = balance + 1 WHERE id = 1',
+					   current_setting('r.meddle'));
+	END IF;
+	RETURN true;
+END $$;
+ALTER TABLE r_mix_sec ENABLE ROW LEVEL SECURITY;
+CREATE POLICY r_mix_all ON r_mix_sec USING (r_mix_meddle(id));
+-- each call twice: on the row path, then with every table on statements
+CREATE FUNCTION r_mix(meddle text, stmt text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+	path text;
+	r text;
+BEGIN
+	FOREACH path IN ARRAY ARRAY['on', 'off'] LOOP
+		PERFORM set_config('transfer_guard.row_path', path, true);
+		PERFORM set_config('r.meddle', meddle, true);
+		BEGIN
+			FOR r IN SELECT * FROM tg_try(stmt) LOOP
+				RETURN NEXT 'row_path ' || path || ': ' || r;
+			END LOOP;
+			PERFORM set_config('r.meddle', '', true);
+			RETURN NEXT 'row_path ' || path || ': lo '
+				|| (SELECT string_agg(balance::text, ' ' ORDER BY id) FROM r_mix_lo)
+				|| ', sec '
+				|| (SELECT string_agg(balance::text, ' ' ORDER BY id) FROM r_mix_sec)
+				|| ', hi '
+				|| (SELECT string_agg(balance::text, ' ' ORDER BY id) FROM r_mix_hi);
+			RAISE EXCEPTION 'undo' USING ERRCODE = 'TGX01';
+		EXCEPTION WHEN SQLSTATE 'TGX01' THEN
+			NULL;
+		END;
+	END LOOP;
+	PERFORM set_config('transfer_guard.row_path', 'on', true);
+END $$;
+GRANT EXECUTE ON FUNCTION r_mix(text, text) TO regress_tg_mix;
+SET ROLE regress_tg_mix;
+-- the statements' table first in the order, then the row path's
+SELECT * FROM r_mix('r_mix_hi', $$SELECT transfer('r_mix_sec', 1, 1, 10, to_table => 'r_mix_hi')$$);
+SELECT * FROM r_mix('r_mix_hi', $$SELECT transfer('r_mix_hi', 1, 1, 10, to_table => 'r_mix_sec')$$);
+SELECT * FROM r_mix('r_mix_hi', $$SELECT status FROM try_transfer('r_mix_sec', 1, 1, 10, to_table => 'r_mix_hi')$$);
+SELECT * FROM r_mix('r_mix_hi', $$SELECT status FROM try_transfer('r_mix_sec', 1, 1, 10, to_table => 'r_mix_hi', nowait => true)$$);
+SELECT * FROM r_mix('r_mix_hi', $$SELECT transfer('r_mix_sec', 1, 1, 10, to_table => 'r_mix_hi', nowait => true)$$);
+-- the row path's table first, then the statements'
+SELECT * FROM r_mix('r_mix_lo', $$SELECT transfer('r_mix_sec', 1, 1, 10, to_table => 'r_mix_lo')$$);
+SELECT * FROM r_mix('r_mix_lo', $$SELECT transfer('r_mix_lo', 1, 1, 10, to_table => 'r_mix_sec')$$);
+SELECT * FROM r_mix('r_mix_lo', $$SELECT status FROM try_transfer('r_mix_lo', 1, 1, 10, to_table => 'r_mix_sec', nowait => true)$$);
+-- both, in a batch: row path, statements, row path
+SELECT * FROM r_mix('r_mix_hi', $$SELECT count(*) FROM transfer_batch('[
+	{"from_table": "r_mix_lo", "from_key": 1, "to_table": "r_mix_sec", "to_key": 2, "amount": 10},
+	{"from_table": "r_mix_sec", "from_key": 1, "to_table": "r_mix_hi", "to_key": 1, "amount": 5},
+	{"from_table": "r_mix_hi", "from_key": 2, "to_table": "r_mix_lo", "to_key": 2, "amount": 3}]')$$);
+SELECT * FROM r_mix('r_mix_lo', $$SELECT count(*) FROM transfer_batch('[
+	{"from_table": "r_mix_lo", "from_key": 1, "to_table": "r_mix_sec", "to_key": 2, "amount": 10},
+	{"from_table": "r_mix_sec", "from_key": 1, "to_table": "r_mix_hi", "to_key": 1, "amount": 5},
+	{"from_table": "r_mix_hi", "from_key": 2, "to_table": "r_mix_lo", "to_key": 1, "amount": 3}]')$$);
+-- REPEATABLE READ: the table read after the statements sees their changes
+-- too (the transaction's snapshot, with a later command id)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT * FROM r_mix('r_mix_hi', $$SELECT transfer('r_mix_sec', 1, 1, 10, to_table => 'r_mix_hi')$$);
+SELECT * FROM r_mix('r_mix_lo', $$SELECT transfer('r_mix_sec', 1, 1, 10, to_table => 'r_mix_lo')$$);
+COMMIT;
+RESET ROLE;
+SELECT * FROM r_mix_lo ORDER BY id;
+SELECT * FROM r_mix_hi ORDER BY id;
+DROP TABLE r_mix_lo, r_mix_sec, r_mix_hi;
+DROP FUNCTION r_mix(text, text), r_mix_meddle(int);
+DROP ROLE regress_tg_mix;

@@ -18,8 +18,11 @@
  *	  committed meanwhile is followed to its newest version, whose key is
  *	  checked again (what EvalPlanQual does for the lock statement); in
  *	  REPEATABLE READ and SERIALIZABLE that is a serialization failure, as
- *	  for the statement.  A slot keeps a copy of its row, not a pin on its
- *	  buffer, so a batch of many rows holds no more pins than one.
+ *	  for the statement.  A table read after statements of the call ran
+ *	  (for a table earlier in the order that takes them) is read and locked
+ *	  with a new command id and a snapshot that sees their changes, as the
+ *	  next statement would be.  A slot keeps a copy of its row, not a pin on
+ *	  its buffer, so a batch of many rows holds no more pins than one.
  *
  *	  Updating: the new row is the version read with the balances (and
  *	  version columns) replaced and dropped columns emptied, written by TID.
@@ -85,7 +88,8 @@ struct TgRowExec
 	bool	   *registered;		/* snapshots[i] is ours to unregister */
 	bool	   *identity_checked;	/* replica identity checked for updates */
 	TupleTableSlot **newslots;	/* each table's slot for new row versions */
-	CommandId	cid;
+	CommandId  *cids;			/* each table's, set with its snapshot */
+	CommandId	cid;			/* the newest of them */
 };
 
 /* the column the cache entry describes is still the table's column */
@@ -186,7 +190,7 @@ tg_exec_state_close(EState *estate)
  * and locked by the caller), whose updates may set the columns in
  * updated[i] (attribute numbers offset by FirstLowInvalidHeapAttributeNumber).
  * The rows are read with snapshots that see everything the transaction did
- * so far, as the statements would.
+ * so far, as the statements would (see table_snapshot).
  */
 TgRowExec *
 tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
@@ -214,6 +218,7 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
 	ex->registered = palloc0(sizeof(bool) * nrels);
 	ex->identity_checked = palloc0(sizeof(bool) * nrels);
 	ex->newslots = palloc0(sizeof(TupleTableSlot *) * nrels);
+	ex->cids = palloc0(sizeof(CommandId) * nrels);
 	for (i = 0; i < nrels; i++)
 	{
 		ResultRelInfo *rri = ex->rris[i];
@@ -245,18 +250,38 @@ tg_row_exec_table_read(TgRowExec *ex)
 }
 
 /*
- * The snapshot a table's rows are read with.  The first table the call
- * reads uses the call's; in READ COMMITTED each later one gets a new
- * snapshot, since the call may have waited for a row of an earlier table
- * meanwhile, and a lock statement for this table would see what committed
- * in between.
+ * The snapshot a table's rows are read with, and the command id they are
+ * locked and updated with (ex->cids[relno]), both taken at the table's
+ * first use.  The first table the call reads uses the call's; in READ
+ * COMMITTED each later one gets a new snapshot, since the call may have
+ * waited for a row of an earlier table meanwhile, and a lock statement for
+ * this table would see what committed in between.
+ *
+ * A table read after statements of this call ran (a table earlier in the
+ * global order that takes the statements, and the code they ran: a policy
+ * function may have updated this table's rows) gets a new command id and a
+ * snapshot that sees their changes, as the next statement would.  With the
+ * old ones it would read a row version older than those changes, or lock a
+ * version newer than its command id can see (TM_Invisible).  A row changed
+ * after the table's command id, by statements or code run later, reports
+ * itself (TM_SelfModified) and is updated with a statement.
  */
 static Snapshot
 table_snapshot(TgRowExec *ex, int relno)
 {
+	bool		after_statements = false;
+
 	if (ex->snapshots[relno])
 		return ex->snapshots[relno];
-	if (!ex->read_before || IsolationUsesXactSnapshot())
+	if (GetCurrentCommandId(false) != ex->cid)
+	{
+		CommandCounterIncrement();
+		ex->cid = GetCurrentCommandId(true);
+		after_statements = true;
+	}
+	ex->cids[relno] = ex->cid;
+	if (!after_statements &&
+		(!ex->read_before || IsolationUsesXactSnapshot()))
 		ex->snapshots[relno] = GetActiveSnapshot();
 	else
 	{
@@ -314,6 +339,7 @@ lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 			 TupleTableSlot *slot, int mode, bool *moved)
 {
 	Relation	rel = ex->rris[relno]->ri_RelationDesc;
+	Snapshot	snapshot = table_snapshot(ex, relno);
 	TM_FailureData tmfd;
 	TM_Result	result;
 	ItemPointerData tid = slot->tts_tid;
@@ -323,8 +349,8 @@ lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 
 	wait = mode == TG_LOCK_NOWAIT ? LockWaitError :
 		mode == TG_LOCK_SKIP ? LockWaitSkip : LockWaitBlock;
-	result = table_tuple_lock(rel, &tid, table_snapshot(ex, relno), slot,
-							  ex->cid, LockTupleNoKeyExclusive, wait,
+	result = table_tuple_lock(rel, &tid, snapshot, slot,
+							  ex->cids[relno], LockTupleNoKeyExclusive, wait,
 							  IsolationUsesXactSnapshot() ? 0 :
 							  TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
 							  &tmfd);
@@ -374,6 +400,14 @@ lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 			return NULL;
 
 		case TM_Invisible:
+
+			/*
+			 * Cannot happen: the version was found with the table's
+			 * snapshot, whose command id is the one it is locked with (see
+			 * table_snapshot); a newer version of this transaction's, met
+			 * while following the row's updates, is TM_SelfModified.  The
+			 * executor's lock statement raises the same internal error.
+			 */
 			elog(ERROR, "attempted to lock invisible tuple");
 			break;
 
@@ -501,7 +535,7 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 	ExecStoreVirtualTuple(slot);
 	slot->tts_tableOid = RelationGetRelid(rel);
 
-	result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cid,
+	result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cids[relno],
 								table_snapshot(ex, relno), InvalidSnapshot,
 								true, &tmfd, &lockmode, &update_indexes);
 	*concurrent = false;
@@ -510,7 +544,7 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 		case TM_Ok:
 			break;
 		case TM_SelfModified:
-			if (tmfd.cmax != ex->cid)
+			if (tmfd.cmax != ex->cids[relno])
 				return NULL;
 			/* this call updates each row once */
 			elog(ERROR, "row of table \"%s\" updated twice by one transfer",
@@ -526,6 +560,13 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 			*concurrent = true;
 			return NULL;
 		default:
+
+			/*
+			 * Cannot happen: waiting, the update does not report a busy
+			 * row, and it raises an error of its own for a version its
+			 * command id cannot see (TM_Invisible), which the version read
+			 * or locked with the same command id never is.
+			 */
 			elog(ERROR, "unexpected table_tuple_update status: %u", result);
 	}
 
