@@ -9,11 +9,16 @@ OBJS = \
 	src/amount.o \
 	src/colref.o \
 	src/engine.o \
-	src/entry.o \
+	src/exec.o \
+	src/extension.o \
+	src/guard.o \
+	src/idempotency.o \
+	src/journal.o \
 	src/keys.o \
-	src/ledger.o \
 	src/registry.o \
-	src/rows.o
+	src/report.o \
+	src/rows.o \
+	src/transfer_guard.o
 
 DATA = $(wildcard $(EXTENSION)--*.sql)
 PGFILEDESC = "transfer_guard - guarded balance transfers"

@@ -21,8 +21,10 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
-#include "compat.h"
-#include "transfer_guard.h"
+#include "amount.h"
+#include "report.h"
+#include "table.h"
+
 
 /* numbers longer than this are shown in scientific notation in messages */
 #define TG_DISPLAY_MAX_DIGITS	48
@@ -75,31 +77,6 @@ tg_numeric_display(Numeric n)
 	if (strlen(s) > TG_DISPLAY_MAX_DIGITS)
 		s = numeric_out_sci(n, TG_DISPLAY_SCI_DIGITS);
 	return s;
-}
-
-/* errtable() for a relation we already hold a lock on; see below */
-int
-tg_errtable(Oid relid)
-{
-	Relation	rel = relation_open(relid, NoLock);
-
-	errtable(rel);
-	relation_close(rel, NoLock);
-	return 0;
-}
-
-/*
- * errtablecol() for a relation we already hold a lock on.  Used inside
- * ereport(), so it must not fail: the relation is opened without a new lock.
- */
-int
-tg_errtablecol(Oid relid, AttrNumber attnum)
-{
-	Relation	rel = relation_open(relid, NoLock);
-
-	errtablecol(rel, attnum);
-	relation_close(rel, NoLock);
-	return 0;
 }
 
 /* the smallest and largest value of an integer type, as numeric */
@@ -334,3 +311,19 @@ tg_numeric_to_column(TgColumn *col, Numeric value)
 	elog(ERROR, "unexpected balance type %u", col->basetypid);
 	return (Datum) 0;			/* keep compiler quiet */
 }
+
+/* smallint, integer or bigint: a version column's or an integer key's type */
+bool
+tg_is_integer_type(Oid basetypid)
+{
+	return basetypid == INT2OID || basetypid == INT4OID ||
+		basetypid == INT8OID;
+}
+
+/* a type a guarded balance may have */
+bool
+tg_is_balance_type(Oid basetypid)
+{
+	return tg_is_integer_type(basetypid) || basetypid == NUMERICOID;
+}
+

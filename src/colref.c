@@ -32,8 +32,9 @@
 #include "utils/regproc.h"
 #include "utils/varlena.h"
 
+#include "colref.h"
 #include "compat.h"
-#include "transfer_guard.h"
+
 
 PG_FUNCTION_INFO_V1(transfer_guard_column_in);
 PG_FUNCTION_INFO_V1(transfer_guard_column_out);

@@ -63,8 +63,19 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "compat.h"
-#include "transfer_guard.h"
+#include "amount.h"
+#include "engine.h"
+#include "exec.h"
+#include "extension.h"
+#include "idempotency.h"
+#include "journal.h"
+#include "keys.h"
+#include "registry.h"
+#include "report.h"
+#include "request.h"
+#include "rows.h"
+#include "table.h"
+
 
 /* one locked row of one table, and the balances of its guarded columns */
 typedef struct OpRow
@@ -271,31 +282,6 @@ qualified_table(TgTable *table)
 }
 
 /*
- * Prepare and keep a plan.  Callers assign the cache slot only after
- * SPI_keepplan succeeded, so an error never leaves a half-made plan in the
- * cache.
- *
- * The plan is generic: the statements look up rows by key through the key's
- * unique index whatever the parameters are, and a custom plan (which the
- * plan cache would otherwise keep choosing for "= ANY ($1)", whose cost it
- * cannot tell from the generic one) means planning the statement again at
- * every call.
- */
-SPIPlanPtr
-tg_prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes,
-										  CURSOR_OPT_GENERIC_PLAN);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
-/*
  * The statement that locks a table's rows in key order and reads the
  * guarded columns in mask:
  *	 SELECT key, col1, ... FROM [ONLY] tbl WHERE key = ANY ($1)
@@ -304,7 +290,7 @@ tg_prepare_kept(const char *sql, int nargs, Oid *argtypes)
 static SPIPlanPtr
 lock_plan(TgTable *table, int mode, uint64 mask)
 {
-	static const char *const suffix[TG_LOCK_MODES] = {"", " NOWAIT", " SKIP LOCKED"};
+	static const char *const suffix[TG_STATEMENT_LOCK_MODES] = {"", " NOWAIT", " SKIP LOCKED"};
 	TgMaskPlan *mp;
 	StringInfoData sql;
 	const char *key;
@@ -789,7 +775,7 @@ read_balances(OpTable *ot, OpRow *row, TupleTableSlot *slot,
 /*
  * Read the rows of one table through the row path (rows.c), in key order,
  * with the balances of the columns the legs use, as lock_table_rows() does
- * with a statement: locked now (mode TG_LOCK_*), or, with TG_LOCK_LATER,
+ * with a statement: locked now (mode TG_LOCK_*), or, with TG_LOCK_BY_UPDATE,
  * as the snapshot sees them, to be locked by their update.
  */
 static void
@@ -803,7 +789,7 @@ lock_table_rows_direct(OpTable *ot, TgRowExec *ex, int mode,
 		OpRow	   *row = ot->rows[r];
 		TupleTableSlot *slot;
 
-		if (mode == TG_LOCK_LATER)
+		if (mode == TG_LOCK_BY_UPDATE)
 			slot = tg_row_read(ex, ot->relno, row->key);
 		else
 			slot = tg_row_lock(ex, ot->relno, ot->table, row->key, mode);
@@ -811,7 +797,7 @@ lock_table_rows_direct(OpTable *ot, TgRowExec *ex, int mode,
 			continue;
 		row->found = true;
 		row->slot = slot;
-		row->locked = mode != TG_LOCK_LATER;
+		row->locked = mode != TG_LOCK_BY_UPDATE;
 		read_balances(ot, row, slot, outer);
 	}
 }
@@ -1277,7 +1263,7 @@ run_checks(OpState *st)
 
 /*
  * Read the rows of every table, in the global order: on the row path with
- * rowpath_mode (TG_LOCK_* or TG_LOCK_LATER), through statements with
+ * rowpath_mode (TG_LOCK_* or TG_LOCK_BY_UPDATE), through statements with
  * lock_mode.  Forgets what an earlier read found.
  */
 static void
@@ -1599,7 +1585,7 @@ tg_execute(TgRequest *req, TgLegResult *results)
 		if (!st.tables[t]->rowpath)
 			optimistic = false;
 	}
-	read_rows(&st, ex, optimistic ? TG_LOCK_LATER : lock_mode, lock_mode,
+	read_rows(&st, ex, optimistic ? TG_LOCK_BY_UPDATE : lock_mode, lock_mode,
 			  outer);
 	if (optimistic && !all_rows_found(&st))
 	{

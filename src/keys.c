@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * keys.c
- *	  Row keys: exact conversion of the caller's key values to the key
- *	  column's type, comparison in the key's btree order, display, and the
- *	  text the journal and the idempotency records keep.
+ *	  Row keys: which column and unique index key a table (a single-column
+ *	  primary key, or the one usable unique index), exact conversion of the
+ *	  caller's key values to the key column's type, comparison in the key's
+ *	  btree order, display, and the text the journal and the idempotency
+ *	  records keep.
  *
  *	  A key is converted only when the conversion cannot change its value:
  *	  the same type is taken as is; text (or an untyped literal) goes
@@ -27,21 +29,27 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "access/xact.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 
-#include "compat.h"
-#include "transfer_guard.h"
+#include "amount.h"
+#include "keys.h"
+#include "report.h"
+#include "table.h"
 
-static bool
-is_integer_type(Oid typid)
-{
-	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
-}
 
 static bool
 is_string_type(Oid typid)
@@ -151,8 +159,8 @@ tg_key_convert(TgTable *table, Datum value, Oid valtype, const char *argname)
 		return OidInputFunctionCall(table->key_input, s, table->key_ioparam, -1);
 	}
 
-	if ((is_integer_type(valtype) || valtype == NUMERICOID) &&
-		(is_integer_type(keytype) || keytype == NUMERICOID))
+	if ((tg_is_integer_type(valtype) || valtype == NUMERICOID) &&
+		(tg_is_integer_type(keytype) || keytype == NUMERICOID))
 	{
 		Numeric		n = tg_number_to_numeric(value, valtype);
 
@@ -191,7 +199,7 @@ tg_key_display(TgTable *table, Datum key)
 {
 	char	   *s = OidOutputFunctionCall(table->key_output, key);
 
-	if (is_integer_type(table->key_basetypid) ||
+	if (tg_is_integer_type(table->key_basetypid) ||
 		table->key_basetypid == NUMERICOID)
 		return s;
 	return quote_literal_cstr(s);
@@ -265,4 +273,242 @@ tg_key_equals_text(TgTable *table, Datum key, const char *text,
 	}
 	PG_END_TRY();
 	return same;
+}
+
+/* a unique index that can serve as the row key */
+typedef struct KeyIndex
+{
+	Oid			indexoid;
+	AttrNumber	attnum;
+	bool		primary;
+} KeyIndex;
+
+/*
+ * Can this index serve as the row key?  A unique, immediate, valid index on
+ * one NOT NULL column, with no expression and no predicate, whose collation
+ * and operator class are the column's own: then its notion of "the same
+ * key" is the one the lock statement's = and ORDER BY use.
+ */
+static AttrNumber
+usable_key_index(Relation rel, HeapTuple tup)
+{
+	Form_pg_index idx = (Form_pg_index) GETSTRUCT(tup);
+	AttrNumber	attnum = idx->indkey.values[0];
+	Form_pg_attribute att;
+	oidvector  *indclass;
+	oidvector  *indcollation;
+	Datum		d;
+	bool		isnull;
+
+	if (!idx->indisunique || !idx->indimmediate || !idx->indisvalid ||
+		!idx->indislive || idx->indnkeyatts != 1 || attnum <= 0 ||
+		!heap_attisnull(tup, Anum_pg_index_indexprs, NULL) ||
+		!heap_attisnull(tup, Anum_pg_index_indpred, NULL))
+		return InvalidAttrNumber;
+	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	if (!att->attnotnull)
+		return InvalidAttrNumber;
+
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
+	indclass = (oidvector *) DatumGetPointer(d);
+	if (isnull || indclass->values[0] != GetDefaultOpClass(att->atttypid, BTREE_AM_OID))
+		return InvalidAttrNumber;
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indcollation, &isnull);
+	indcollation = (oidvector *) DatumGetPointer(d);
+	if (isnull || indcollation->values[0] != att->attcollation)
+		return InvalidAttrNumber;
+	return attnum;
+}
+
+/* the table's usable key indexes (usable_key_index), in index list order */
+static KeyIndex *
+usable_key_indexes(Relation rel, int *n)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	KeyIndex   *result = palloc(sizeof(KeyIndex) * Max(list_length(indexes), 1));
+	ListCell   *lc;
+
+	*n = 0;
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	tup;
+		AttrNumber	attnum;
+
+		tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for index %u", indexoid);
+		attnum = usable_key_index(rel, tup);
+		if (attnum != InvalidAttrNumber)
+		{
+			result[*n].indexoid = indexoid;
+			result[*n].attnum = attnum;
+			result[*n].primary = ((Form_pg_index) GETSTRUCT(tup))->indisprimary;
+			(*n)++;
+		}
+		ReleaseSysCache(tup);
+	}
+	list_free(indexes);
+	return result;
+}
+
+/*
+ * The row key of a table.  With wanted set, that column if a usable unique
+ * index covers it, else InvalidAttrNumber.  Without: the single-column
+ * primary key if usable, else the only column with a usable unique index;
+ * *ambiguous is set when several columns qualify and none is the primary
+ * key, since choosing among them would be a guess.
+ */
+AttrNumber
+tg_find_key_column(Relation rel, AttrNumber wanted, bool *ambiguous)
+{
+	int			n;
+	KeyIndex   *keys = usable_key_indexes(rel, &n);
+	AttrNumber	primary = InvalidAttrNumber;
+	AttrNumber	found = InvalidAttrNumber;
+	bool		several = false;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (keys[i].primary)
+			primary = keys[i].attnum;
+		if (found != InvalidAttrNumber && found != keys[i].attnum)
+			several = true;
+		if (wanted == InvalidAttrNumber || keys[i].attnum == wanted)
+			found = keys[i].attnum;
+	}
+	pfree(keys);
+
+	if (ambiguous)
+		*ambiguous = false;
+	if (wanted != InvalidAttrNumber)
+		return found == wanted ? wanted : InvalidAttrNumber;
+	if (primary != InvalidAttrNumber)
+		return primary;
+	if (several)
+	{
+		if (ambiguous)
+			*ambiguous = true;
+		return InvalidAttrNumber;
+	}
+	return found;
+}
+
+/*
+ * The unique index that makes attnum the row key: the primary key's if it
+ * qualifies, else the first usable one.  Rows are looked up through it.
+ */
+Oid
+tg_key_index_oid(Relation rel, AttrNumber attnum)
+{
+	int			n;
+	KeyIndex   *keys = usable_key_indexes(rel, &n);
+	Oid			result = InvalidOid;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (keys[i].attnum == attnum && (keys[i].primary || !OidIsValid(result)))
+			result = keys[i].indexoid;
+	pfree(keys);
+	if (!OidIsValid(result))
+		elog(ERROR, "no unique index on key column %d of table \"%s\"",
+			 attnum, RelationGetRelationName(rel));
+	return result;
+}
+
+void
+tg_raise_no_key(Relation rel, const char *key_column, bool ambiguous)
+{
+	if (key_column)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("column \"%s\" of table \"%s\" is not a usable key",
+						key_column, RelationGetRelationName(rel)),
+				 errdetail("A key column needs a single-column unique index, immediate, without expression or predicate, with the column's own collation and operator class, and a NOT NULL constraint."),
+				 errtable(rel)));
+	if (ambiguous)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("table \"%s\" has several columns that could be its key",
+						RelationGetRelationName(rel)),
+				 errhint("Name one with key_column => ..."),
+				 errtable(rel)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+			 errmsg("table \"%s\" has no single-column key",
+					RelationGetRelationName(rel)),
+			 errdetail("A guarded table needs a single-column primary key, or a single-column unique index on a NOT NULL column."),
+			 errtable(rel)));
+}
+
+/*
+ * The key's unique index and the equality its scan key uses: the operator
+ * class is the column type's default btree one (usable_key_index), so its
+ * equality is the "=" of the lock statement.
+ */
+static void
+set_key_index(TgTable *table, Relation rel)
+{
+	Relation	index;
+	Oid			opfamily;
+	Oid			opcintype;
+	Oid			eqop;
+
+	table->key_index = tg_key_index_oid(rel, table->key_attnum);
+	index = index_open(table->key_index, AccessShareLock);
+	opfamily = index->rd_opfamily[0];
+	opcintype = index->rd_opcintype[0];
+	table->key_index_collation = index->rd_indcollation[0];
+	index_close(index, AccessShareLock);
+
+	eqop = get_opfamily_member(opfamily, opcintype, opcintype,
+							   BTEqualStrategyNumber);
+	if (!OidIsValid(eqop))
+		elog(ERROR, "missing equality operator for type %u in operator family %u",
+			 opcintype, opfamily);
+	table->key_eq_proc = get_opcode(eqop);
+}
+
+/*
+ * Fill in the key of a guarded table's cache entry: the column, its types,
+ * the comparison the global lock order uses, and the unique index rows are
+ * found by.  The caller holds a lock on the table and allocates in the
+ * entry's memory context.
+ */
+void
+tg_key_describe(TgTable *table, Relation rel, AttrNumber key_attnum)
+{
+	Form_pg_attribute keyatt = TupleDescAttr(RelationGetDescr(rel), key_attnum - 1);
+	TypeCacheEntry *typentry;
+	bool		typisvarlena;
+
+	table->key_attnum = key_attnum;
+	namestrcpy(&table->key_name, NameStr(keyatt->attname));
+	table->key_typid = keyatt->atttypid;
+	table->key_typmod = keyatt->atttypmod;
+	table->key_basetypid = getBaseType(keyatt->atttypid);
+	table->key_collation = keyatt->attcollation;
+	get_typlenbyvalalign(table->key_basetypid, &table->key_typlen,
+						 &table->key_typbyval, &table->key_typalign);
+	table->key_arraytypid = get_array_type(table->key_basetypid);
+	if (!OidIsValid(table->key_arraytypid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("key column \"%s\" of table \"%s\" has type %s, which has no array type",
+						NameStr(keyatt->attname), RelationGetRelationName(rel),
+						format_type_be(table->key_basetypid))));
+	typentry = lookup_type_cache(table->key_basetypid,
+								 TYPECACHE_CMP_PROC | TYPECACHE_EQ_OPR);
+	if (!OidIsValid(typentry->cmp_proc) || !OidIsValid(typentry->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("key column \"%s\" of table \"%s\" has type %s, which has no default btree operator class",
+						NameStr(keyatt->attname), RelationGetRelationName(rel),
+						format_type_be(table->key_basetypid))));
+	fmgr_info_cxt(typentry->cmp_proc, &table->key_cmp, CurrentMemoryContext);
+	set_key_index(table, rel);
+	getTypeInputInfo(table->key_basetypid, &table->key_input,
+					 &table->key_ioparam);
+	getTypeOutputInfo(table->key_basetypid, &table->key_output, &typisvarlena);
 }

@@ -56,10 +56,11 @@
 #include "postgres.h"
 
 #include "compat.h"
-#include "transfer_guard.h"
-
-/* transfer_guard.row_path: off sends every table through the statements */
-bool		tg_row_path_enabled = true;
+#include "exec.h"
+#include "keys.h"
+#include "report.h"
+#include "rows.h"
+#include "table.h"
 
 #ifdef TG_HAVE_ROW_PATH
 
@@ -74,6 +75,7 @@ bool		tg_row_path_enabled = true;
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
+
 
 struct TgRowExec
 {
@@ -146,43 +148,6 @@ tg_row_path_usable(Relation rel, TgTable *table, uint64 mask)
 			check_attribute(rel, col->version_attnum, col->version_typid);
 	}
 	return true;
-}
-
-/*
- * An executor state with rels (each held open and locked by the caller) as
- * its result relations, indexes open, writing with command id cid: what a
- * plain UPDATE or INSERT of their rows needs.  updated[i]: the columns an
- * update of rels[i] may set.  rris[i] receives each table's result
- * relation.
- */
-EState *
-tg_exec_state_open(Relation *rels, Bitmapset **updated, int nrels,
-				   CommandId cid, ResultRelInfo **rris)
-{
-	EState	   *estate = CreateExecutorState();
-	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
-	int			i;
-
-	estate->es_output_cid = cid;
-	tg_exec_range_table(estate, rels, updated, nrels);
-	for (i = 0; i < nrels; i++)
-	{
-		rris[i] = makeNode(ResultRelInfo);
-		ExecInitResultRelation(estate, rris[i], i + 1);
-		ExecOpenIndices(rris[i], false);
-	}
-	MemoryContextSwitchTo(old);
-	return estate;
-}
-
-/* close what tg_exec_state_open() opened, and free its memory */
-void
-tg_exec_state_close(EState *estate)
-{
-	ExecCloseResultRelations(estate);
-	ExecCloseRangeTableRelations(estate);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
 }
 
 /*

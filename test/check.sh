@@ -29,6 +29,7 @@ export PATH="$TG_PG_BINDIR:$PATH"
 # repository root.  To add a test group, write its step function (it reports
 # with tg_record and returns non-zero when something failed) and name it here.
 STEPS=(
+	layers		# test/static/layers.sh: no module of src/ includes one above it
 	regress		# pg_regress: REGRESS in the Makefile, sql/ and expected/
 	isolation	# pg_isolation_regress: ISOLATION in the Makefile, test/isolation/
 	pgtap		# pg_prove: test/pgtap/*.sql, the installed surface and privileges
@@ -105,6 +106,22 @@ tg_installcheck()
 # ---------------------------------------------------------------------------
 # The steps
 # ---------------------------------------------------------------------------
+
+# The layers of src/: counts files, each passing when it includes no
+# header of a module above its own.
+step_layers()
+{
+	local log="$TG_WORK/layers.log" passed failed status=0
+
+	"$TG_ROOT/test/static/layers.sh" 2>&1 | tee "$log" || status=$?
+	passed=$(grep -c '^ok - ' "$log" || true)
+	failed=$(grep -c '^not ok - ' "$log" || true)
+	if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		failed=1
+	fi
+	tg_record layers "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
 
 step_regress()
 {

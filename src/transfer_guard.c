@@ -25,8 +25,13 @@
 #include "utils/regproc.h"
 #include "utils/tuplestore.h"
 
-#include "compat.h"
-#include "transfer_guard.h"
+#include "engine.h"
+#include "exec.h"
+#include "guard.h"
+#include "keys.h"
+#include "request.h"
+#include "rows.h"
+
 
 /* 18 records the module's name and version, shown by pg_get_loaded_modules() */
 #ifdef PG_MODULE_MAGIC_EXT

@@ -1,0 +1,53 @@
+/*-------------------------------------------------------------------------
+ *
+ * extension.h
+ *	  The extension's own objects and acting as their owner (extension.c).
+ *
+ * IDENTIFICATION
+ *	  src/extension.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TG_EXTENSION_H
+#define TG_EXTENSION_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+#include "compat.h"
+
+/* the extension's own relations */
+#define TG_REGISTRY_NAME	"transfer_guard_registry"
+#define TG_SEQUENCE_NAME	"transfer_guard_transfer_id_seq"
+#define TG_JOURNAL_NAME		"transfer_guard_journal"
+#define TG_IDEMPOTENCY_NAME "transfer_guard_idempotency"
+
+/*
+ * A kept statement on one of the extension's relations, and the relation
+ * it was prepared for: if the extension was dropped and created again,
+ * the relation is a new one and the statement is prepared again (nothing
+ * can be running the old plan then).
+ */
+typedef struct TgExtensionStatement
+{
+	SPIPlanPtr	plan;
+	Oid			relid;
+} TgExtensionStatement;
+
+extern Oid	tg_extension_namespace(void);
+extern Oid	tg_extension_relation(const char *name, bool missing_ok);
+extern char *tg_extension_relation_name(const char *name);
+extern Oid	tg_registry_oid(void);
+extern Oid	tg_sequence_oid(void);
+extern bool tg_journal_available(void);
+extern bool tg_is_extension_relation(Oid relid);
+extern uint64 tg_extension_generation(void);
+extern void tg_become_extension_owner(Oid *save_userid, int *save_sec_context);
+extern SPIPlanPtr tg_extension_plan(TgExtensionStatement *stmt,
+									const char *relname, const char *sqlfmt,
+									int nargs, Oid *argtypes);
+extern int	tg_spi_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
+							long tcount);
+
+#endif							/* TG_EXTENSION_H */

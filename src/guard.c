@@ -1,0 +1,384 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard.c
+ *	  guard() and unguard(): declare, change or remove the guard of a
+ *	  balance column, after checking the table, the column, its key and
+ *	  its version column.  The registry is written as the extension's owner
+ *	  on behalf of the table's owner; every backend's cache entry for the
+ *	  table is then invalidated.
+ *
+ * IDENTIFICATION
+ *	  src/guard.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "amount.h"
+#include "colref.h"
+#include "extension.h"
+#include "guard.h"
+#include "keys.h"
+#include "registry.h"
+#include "table.h"
+
+
+/*
+ * Open a table for guard()/unguard(): it must exist and the caller must
+ * own it.  ShareUpdateExclusiveLock serialises guard changes on one table
+ * without blocking transfers.
+ */
+static Relation
+open_owned_table(Oid relid)
+{
+	Relation	rel;
+	char		relkind = get_rel_relkind(relid);
+
+	/* refuse a non-owner before waiting for any lock on the table */
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	/* as ALTER TABLE: the schema's USAGE (its name's lookup), then owner */
+	tg_check_schema_usage(relid);
+	if (!tg_rel_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
+					   get_rel_name(relid));
+
+	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	/* its schema or ownership may have changed while waiting */
+	tg_check_schema_usage(relid);
+	if (!tg_rel_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER,
+					   get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+	return rel;
+}
+
+/* run one registry statement as the extension's owner */
+static uint64
+registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 const char *nulls)
+{
+	SPIPlanPtr	plan;
+	int			rc;
+	uint64		processed;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(sql, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	rc = tg_spi_as_owner(plan, values, nulls, 0);
+	if (rc < 0)
+		elog(ERROR, "registry statement failed: %s", SPI_result_code_string(rc));
+	processed = SPI_processed;
+	SPI_finish();
+	return processed;
+}
+
+static char *
+registry_name(void)
+{
+	return tg_extension_relation_name(TG_REGISTRY_NAME);
+}
+
+/* how many columns of the table are guarded already, other than attnum */
+static int
+count_other_guards(List *rows, AttrNumber attnum)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, rows)
+		if (((RegistryRow *) lfirst(lc))->column != attnum)
+			n++;
+	return n;
+}
+
+/*
+ * A column a transfer may write: not generated, not GENERATED ALWAYS AS
+ * IDENTITY (an UPDATE could only set it to its default).
+ */
+static void
+check_writable_column(Relation rel, AttrNumber attnum, const char *what)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+
+	if (att->attgenerated || att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s \"%s\" of table \"%s\" cannot be updated",
+						what, NameStr(att->attname), RelationGetRelationName(rel)),
+				 errdetail("Generated columns and GENERATED ALWAYS identity columns can only be updated to their default."),
+				 errtablecol(rel, attnum)));
+}
+
+/*
+ * Check a version column for guard(): an existing, user, integer column
+ * that is neither the key nor a guarded balance.
+ */
+static void
+check_version_column(Relation rel, List *rows, const char *version_column,
+					 AttrNumber balance_attnum, AttrNumber key_attnum)
+{
+	Oid			relid = RelationGetRelid(rel);
+	AttrNumber	vnum = get_attnum(relid, version_column);
+	Form_pg_attribute att;
+	ListCell   *lc;
+	bool		is_balance = vnum == balance_attnum;
+
+	if (vnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						version_column, RelationGetRelationName(rel))));
+	foreach(lc, rows)
+		if (((RegistryRow *) lfirst(lc))->column == vnum)
+			is_balance = true;
+	if (vnum < 0 || vnum == key_attnum || is_balance)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column \"%s\" of table \"%s\" cannot be a version column",
+						version_column, RelationGetRelationName(rel)),
+				 errdetail("A version column is a user column other than the key and the guarded balances."),
+				 errtable(rel)));
+	att = TupleDescAttr(RelationGetDescr(rel), vnum - 1);
+	if (!tg_is_integer_type(getBaseType(att->atttypid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("version column \"%s\" of table \"%s\" has type %s",
+						version_column, RelationGetRelationName(rel),
+						format_type_be(att->atttypid)),
+				 errdetail("A version column must be of type smallint, integer or bigint."),
+				 errtablecol(rel, vnum)));
+	check_writable_column(rel, vnum, "version column");
+}
+
+/*
+ * The key for guard(): the one named, or the one the table allows; and the
+ * same key as the table's other guards use.
+ */
+static AttrNumber
+choose_key_column(Relation rel, List *rows, const char *key_column,
+				  AttrNumber balance_attnum)
+{
+	Oid			relid = RelationGetRelid(rel);
+	AttrNumber	key_attnum;
+	bool		ambiguous = false;
+	ListCell   *lc;
+
+	if (key_column)
+	{
+		AttrNumber	wanted = get_attnum(relid, key_column);
+
+		if (wanted == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							key_column, RelationGetRelationName(rel))));
+		key_attnum = wanted > 0 ? tg_find_key_column(rel, wanted, NULL) : InvalidAttrNumber;
+	}
+	else
+		key_attnum = tg_find_key_column(rel, InvalidAttrNumber, &ambiguous);
+	if (key_attnum == InvalidAttrNumber)
+		tg_raise_no_key(rel, key_column, ambiguous);
+
+	foreach(lc, rows)
+	{
+		RegistryRow *row = (RegistryRow *) lfirst(lc);
+
+		if (row->has_key && row->column != balance_attnum &&
+			row->key != key_attnum)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table \"%s\" is guarded with key column \"%s\"",
+							RelationGetRelationName(rel),
+							tg_colref_attname(relid, row->key) ?
+							tg_colref_attname(relid, row->key) : "(dropped)"),
+					 errdetail("All guarded columns of a table share its key."),
+					 errtable(rel)));
+	}
+	return key_attnum;
+}
+
+/*
+ * guard(): declare a guarded balance column or change its settings.
+ */
+void
+tg_guard(Oid relid, const char *colname, Numeric min_balance,
+		 Numeric max_balance, bool journal, const char *version_column,
+		 const char *key_column)
+{
+	Relation	rel = open_owned_table(relid);
+	AttrNumber	attnum;
+	AttrNumber	key_attnum;
+	Form_pg_attribute att;
+	TgColumn	col;
+	StringInfoData sql;
+	Oid			argtypes[7] = {OIDOID, InvalidOid, NUMERICOID, NUMERICOID,
+	BOOLOID, InvalidOid, InvalidOid};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	RegistryShape shape = tg_registry_shape();
+	List	   *rows = tg_read_registry(relid);	/* the table's guards so far */
+
+	tg_check_table_kind(rel);
+	tg_check_no_guarded_relative(rel);
+
+	attnum = get_attnum(relid, colname);
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						colname, RelationGetRelationName(rel)),
+				 errtable(rel)));
+	if (attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot guard system column \"%s\"", colname),
+				 errtable(rel)));
+	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	if (!tg_is_balance_type(getBaseType(att->atttypid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of table \"%s\" has type %s",
+						colname, RelationGetRelationName(rel),
+						format_type_be(att->atttypid)),
+				 errdetail("A guarded balance column must be of type smallint, integer, bigint or numeric."),
+				 errtablecol(rel, attnum)));
+	check_writable_column(rel, attnum, "column");
+
+	key_attnum = choose_key_column(rel, rows, key_column, attnum);
+	if (key_attnum == attnum)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot guard key column \"%s\" of table \"%s\"",
+						colname, RelationGetRelationName(rel)),
+				 errtablecol(rel, attnum)));
+
+	memset(&col, 0, sizeof(col));
+	namestrcpy(&col.name, colname);
+	col.attnum = attnum;
+	tg_column_set_type(&col, att->atttypid, att->atttypmod);
+	tg_check_limit_value(relid, &col, min_balance, "min_balance");
+	tg_check_limit_value(relid, &col, max_balance, "max_balance");
+	if (min_balance && max_balance &&
+		tg_numeric_cmp(min_balance, max_balance) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_balance %s is greater than max_balance %s",
+						tg_numeric_display(min_balance),
+						tg_numeric_display(max_balance)),
+				 errtablecol(rel, attnum)));
+
+	if (version_column)
+		check_version_column(rel, rows, version_column, attnum, key_attnum);
+	if (count_other_guards(rows, attnum) >= TG_MAX_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("table \"%s\" has %d guarded columns already",
+						RelationGetRelationName(rel), TG_MAX_COLUMNS),
+				 errtable(rel)));
+
+	initStringInfo(&sql);
+	if (shape.has_1_1_columns)
+		appendStringInfo(&sql,
+						 "INSERT INTO %s AS r (tbl, balance_column, min_balance,"
+						 " max_balance, journal, version_column, key_column)"
+						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5, $6, $7)"
+						 " ON CONFLICT (tbl, %s) DO UPDATE"
+						 " SET min_balance = EXCLUDED.min_balance,"
+						 " max_balance = EXCLUDED.max_balance,"
+						 " journal = EXCLUDED.journal,"
+						 " version_column = EXCLUDED.version_column,"
+						 " key_column = EXCLUDED.key_column",
+						 registry_name(), shape.column_match);
+	else
+		appendStringInfo(&sql,
+						 "INSERT INTO %s AS r (tbl, balance_column, min_balance, max_balance)"
+						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4)"
+						 " ON CONFLICT (tbl, %s) DO UPDATE"
+						 " SET min_balance = EXCLUDED.min_balance,"
+						 " max_balance = EXCLUDED.max_balance",
+						 registry_name(), shape.column_match);
+	argtypes[1] = argtypes[5] = argtypes[6] = shape.column_type;
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = tg_registry_column_value(&shape, rel, attnum);
+	values[2] = min_balance ? NumericGetDatum(min_balance) : (Datum) 0;
+	values[3] = max_balance ? NumericGetDatum(max_balance) : (Datum) 0;
+	if (!min_balance)
+		nulls[2] = 'n';
+	if (!max_balance)
+		nulls[3] = 'n';
+	values[4] = BoolGetDatum(journal);
+	if (version_column)
+		values[5] = tg_registry_column_value(&shape, rel,
+										  get_attnum(relid, version_column));
+	else
+		nulls[5] = 'n';
+	values[6] = tg_registry_column_value(&shape, rel, key_attnum);
+	registry_execute(sql.data, shape.has_1_1_columns ? 7 : 4, argtypes, values,
+					 nulls);
+
+	/* every backend's cache entry for this table is now stale */
+	CacheInvalidateRelcache(rel);
+	relation_close(rel, NoLock);
+}
+
+/*
+ * unguard(): remove a guard.  Unguarding a column that is not guarded is
+ * an error, as DROP without IF EXISTS is.
+ */
+void
+tg_unguard(Oid relid, const char *colname)
+{
+	Relation	rel = open_owned_table(relid);
+	RegistryShape shape = tg_registry_shape();
+	AttrNumber	attnum = get_attnum(relid, colname);
+	StringInfoData sql;
+	Oid			argtypes[2] = {OIDOID, INT2OID};
+	Datum		values[2];
+
+	/* the registry's balance column, as its unique index has it, to attnum */
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "DELETE FROM %s AS r"
+					 " WHERE r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+					 " AND %s OPERATOR(pg_catalog.=) %s",
+					 registry_name(), shape.column_match,
+					 shape.column_type == NAMEOID ? "$2::pg_catalog.name" : "$2");
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = Int16GetDatum(attnum);
+	if (shape.column_type == NAMEOID)
+	{
+		argtypes[1] = NAMEOID;
+		values[1] = attnum > 0 ? tg_registry_column_value(&shape, rel, attnum) : (Datum) 0;
+	}
+	if (attnum <= 0 ||
+		registry_execute(sql.data, 2, argtypes, values, NULL) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("column \"%s\" of table \"%s\" is not guarded",
+						colname, RelationGetRelationName(rel)),
+				 errtable(rel)));
+
+	CacheInvalidateRelcache(rel);
+	relation_close(rel, NoLock);
+}

@@ -1,0 +1,95 @@
+/*-------------------------------------------------------------------------
+ *
+ * request.h
+ *	  A call as the SQL-callable functions hand it to the engine, and what
+ *	  the engine hands back: legs, the request, statuses, results, and the
+ *	  form in which the journal and idempotency records see a leg.  Data
+ *	  types only.
+ *
+ * IDENTIFICATION
+ *	  src/request.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TG_REQUEST_H
+#define TG_REQUEST_H
+
+#include "postgres.h"
+
+#include "utils/numeric.h"
+
+#include "table.h"
+
+/*
+ * One leg of a transfer as the SQL-callable functions hand it to the
+ * engine: tables by OID, columns by name (NULL: the only guarded one),
+ * keys as the caller's values with their types, amount as given.
+ */
+typedef struct TgLegSpec
+{
+	Oid			from_relid;
+	const char *from_column;
+	Datum		from_key;
+	Oid			from_key_type;
+	Oid			to_relid;
+	const char *to_column;
+	Datum		to_key;
+	Oid			to_key_type;
+	Numeric		amount;
+} TgLegSpec;
+
+/* how a call ended, for try_transfer(); transfer() raises instead */
+typedef enum TgStatus
+{
+	TG_STATUS_OK,
+	TG_STATUS_INSUFFICIENT_FUNDS,
+	TG_STATUS_LIMIT_EXCEEDED,
+	TG_STATUS_NOT_FOUND,
+	TG_STATUS_BUSY,
+	TG_STATUS_DUPLICATE,
+	TG_STATUS_RECHECK			/* engine.c only: decide again once locked */
+} TgStatus;
+
+/* one call: its legs and how to run them */
+typedef struct TgRequest
+{
+	TgLegSpec  *legs;
+	int			nlegs;
+	bool		nowait;			/* do not wait for a locked row */
+	bool		is_batch;		/* transfer_batch(): messages name legs */
+	bool		try_mode;		/* report business outcomes as a status */
+	const char *idempotency_key;	/* NULL if none */
+} TgRequest;
+
+/*
+ * A leg as the journal and the idempotency record see it: names and key
+ * texts, in the form they are stored (tg_key_text()), and the keys as
+ * values, to compare a request with a recorded one.
+ */
+typedef struct TgLegRecord
+{
+	Oid			from_relid;
+	const char *from_column;
+	const char *from_key;
+	Oid			to_relid;
+	const char *to_column;
+	const char *to_key;
+	Numeric		amount;
+	bool		journal;
+	TgTable    *from_table;
+	Datum		from_key_value; /* converted to the key's base type */
+	TgTable    *to_table;
+	Datum		to_key_value;
+} TgLegRecord;
+
+/* what the engine returns per leg */
+typedef struct TgLegResult
+{
+	bool		has_transfer_id;	/* false when nothing was moved */
+	int64		transfer_id;
+	Numeric		from_balance;
+	Numeric		to_balance;
+} TgLegResult;
+
+
+#endif							/* TG_REQUEST_H */
