@@ -7,6 +7,7 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 MODULE_big = transfer_guard
 OBJS = \
 	src/amount.o \
+	src/checks.o \
 	src/colref.o \
 	src/engine.o \
 	src/exec.o \
@@ -18,6 +19,7 @@ OBJS = \
 	src/registry.o \
 	src/report.o \
 	src/rows.o \
+	src/statements.o \
 	src/transfer_guard.o
 
 DATA = $(wildcard $(EXTENSION)--*.sql)

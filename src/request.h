@@ -46,8 +46,7 @@ typedef enum TgStatus
 	TG_STATUS_LIMIT_EXCEEDED,
 	TG_STATUS_NOT_FOUND,
 	TG_STATUS_BUSY,
-	TG_STATUS_DUPLICATE,
-	TG_STATUS_RECHECK			/* engine.c only: decide again once locked */
+	TG_STATUS_DUPLICATE
 } TgStatus;
 
 /* one call: its legs and how to run them */

@@ -209,7 +209,7 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
  * it gets a snapshot of its own.
  */
 void
-tg_row_exec_table_read(TgRowExec *ex)
+tg_row_exec_next_table(TgRowExec *ex)
 {
 	ex->read_before = true;
 }
@@ -627,7 +627,7 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 }
 
 void
-tg_row_exec_table_read(TgRowExec *ex)
+tg_row_exec_next_table(TgRowExec *ex)
 {
 }
 

@@ -35,7 +35,7 @@ extern TupleTableSlot *tg_row_update(TgRowExec *ex, int relno,
 									 const AttrNumber *attnums,
 									 const Datum *values, const bool *nulls,
 									 const Oid *domains, bool *concurrent);
-extern void tg_row_exec_table_read(TgRowExec *ex);
+extern void tg_row_exec_next_table(TgRowExec *ex);
 extern void tg_row_exec_end(TgRowExec *ex);
 
 

@@ -27,6 +27,8 @@ LAYERS=(
 	extension		# the extension's own objects, acting as their owner
 	registry		# the registry and the per-backend cache of guarded tables
 	rows			# the row path: access methods, no statements
+	statements		# the statement path: SPI statements, kept plans
+	checks			# privileges, limits of debits and credits
 	guard			# guard() and unguard()
 	journal			# the journal
 	idempotency		# idempotency keys
