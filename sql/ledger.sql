@@ -88,7 +88,7 @@ DROP TABLE j_acc, j_fast, j_stock;
 --
 -- the journal records each key as the row holds it, not as the caller
 -- spelled it: the key column's text of the locked row (what id::text
--- gives), so that the reconciliation query of the README, which joins on
+-- gives), so that the reconciliation query of docs/design.md, which joins on
 -- id::text, and a lookup of one row's history find every row
 --
 CREATE TABLE j_num (id numeric PRIMARY KEY, balance int NOT NULL);
@@ -121,7 +121,7 @@ SELECT from_balance, to_balance FROM transfer('j_cit', 'carol', 'DAVE', 5);
 SELECT status FROM try_transfer('j_cit', 'DAVE'::citext, 'CAROL'::citext, 1);
 SELECT from_table, from_key, to_key, amount FROM transfer_guard_journal
  ORDER BY transfer_id OFFSET :before;
--- the README's reconciliation query matches every journal row of each table
+-- docs/design.md's reconciliation query matches every journal row of each table
 CREATE FUNCTION j_reconcile(tbl regclass) RETURNS TABLE (rows_matched bigint,
 	journal_rows bigint, reconciles boolean) LANGUAGE plpgsql AS $$
 BEGIN
