@@ -290,14 +290,13 @@ tg_numeric_from_column(TgColumn *col, Datum value)
 }
 
 /*
- * A numeric known to fit the column (tg_check_amount or the engine's range
- * check came first) as a Datum of the column's base type.  Integer
- * conversion cannot round here, since the value is whole.
+ * A numeric as a value of typid (smallint, integer, bigint or numeric):
+ * the caller has made sure it is whole and in range where that matters.
  */
 Datum
-tg_numeric_to_column(TgColumn *col, Numeric value)
+tg_numeric_to_type(Numeric value, Oid typid)
 {
-	switch (col->basetypid)
+	switch (typid)
 	{
 		case INT2OID:
 			return DirectFunctionCall1(numeric_int2, NumericGetDatum(value));
@@ -308,8 +307,15 @@ tg_numeric_to_column(TgColumn *col, Numeric value)
 		case NUMERICOID:
 			return NumericGetDatum(value);
 	}
-	elog(ERROR, "unexpected balance type %u", col->basetypid);
+	elog(ERROR, "unexpected numeric type %u", typid);
 	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/* a balance, checked to fit, as a value of its column's base type */
+Datum
+tg_numeric_to_column(TgColumn *col, Numeric value)
+{
+	return tg_numeric_to_type(value, col->basetypid);
 }
 
 /* smallint, integer or bigint: a version column's or an integer key's type */

@@ -26,6 +26,7 @@ extern void tg_check_limit_value(Oid relid, TgColumn *col, Numeric limit,
 								 const char *argname);
 extern Numeric tg_number_to_numeric(Datum value, Oid typid);
 extern Numeric tg_numeric_from_column(TgColumn *col, Datum value);
+extern Datum tg_numeric_to_type(Numeric value, Oid typid);
 extern Datum tg_numeric_to_column(TgColumn *col, Numeric value);
 extern Numeric tg_numeric_add(Numeric a, Numeric b);
 extern Numeric tg_numeric_sub(Numeric a, Numeric b);

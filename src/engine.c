@@ -130,6 +130,7 @@ typedef struct OpState
 	int			current_leg;	/* for the error context, -1 when none */
 } OpState;
 
+/* errors found while a batch leg is checked name the leg */
 static void
 leg_error_context(void *arg)
 {
@@ -139,6 +140,12 @@ leg_error_context(void *arg)
 		errcontext("transfer_batch leg %d", st->current_leg + 1);
 }
 
+/*
+ * The call's entry for a table, added the first time a leg names it.
+ * Adding it locks the table (RowExclusiveLock), takes in the invalidations
+ * committed so far and gets its guard from the cache (tg_get_table), so a
+ * guard changed since the last call applies to this one.
+ */
 static OpTable *
 op_table(OpState *st, Oid relid)
 {

@@ -266,3 +266,16 @@ tg_journal_available(void)
 	return OidIsValid(tg_extension_relation(TG_JOURNAL_NAME, true));
 }
 
+
+/*
+ * The calling role's name, as the journal and the idempotency records
+ * store it (current_user: the role whose privileges the call runs with).
+ */
+NameData *
+tg_caller(void)
+{
+	NameData   *name = palloc(sizeof(NameData));
+
+	namestrcpy(name, GetUserNameFromId(GetUserId(), false));
+	return name;
+}

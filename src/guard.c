@@ -132,43 +132,48 @@ check_writable_column(Relation rel, AttrNumber attnum, const char *what)
 
 /*
  * Check a version column for guard(): an existing, user, integer column
- * that is neither the key nor a guarded balance.
+ * that is neither the key nor a guarded balance, and that an UPDATE may
+ * set.  Returns its attribute number.
  */
-static void
+static AttrNumber
 check_version_column(Relation rel, List *rows, const char *version_column,
 					 AttrNumber balance_attnum, AttrNumber key_attnum)
 {
-	Oid			relid = RelationGetRelid(rel);
-	AttrNumber	vnum = get_attnum(relid, version_column);
-	Form_pg_attribute att;
-	ListCell   *lc;
-	bool		is_balance = vnum == balance_attnum;
+	AttrNumber	vnum = get_attnum(RelationGetRelid(rel), version_column);
 
-	if (vnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist",
-						version_column, RelationGetRelationName(rel))));
-	foreach(lc, rows)
-		if (((RegistryRow *) lfirst(lc))->column == vnum)
-			is_balance = true;
-	if (vnum < 0 || vnum == key_attnum || is_balance)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("column \"%s\" of table \"%s\" cannot be a version column",
-						version_column, RelationGetRelationName(rel)),
-				 errdetail("A version column is a user column other than the key and the guarded balances."),
-				 errtable(rel)));
-	att = TupleDescAttr(RelationGetDescr(rel), vnum - 1);
-	if (!tg_is_integer_type(getBaseType(att->atttypid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("version column \"%s\" of table \"%s\" has type %s",
-						version_column, RelationGetRelationName(rel),
-						format_type_be(att->atttypid)),
-				 errdetail("A version column must be of type smallint, integer or bigint."),
-				 errtablecol(rel, vnum)));
-	check_writable_column(rel, vnum, "version column");
+	switch (tg_check_version_column(rel, rows, vnum, balance_attnum, key_attnum))
+	{
+		case TG_VERSION_OK:
+			break;
+		case TG_VERSION_NO_COLUMN:
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							version_column, RelationGetRelationName(rel))));
+			break;
+		case TG_VERSION_NOT_USER_COLUMN:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" of table \"%s\" cannot be a version column",
+							version_column, RelationGetRelationName(rel)),
+					 errdetail("A version column is a user column other than the key and the guarded balances."),
+					 errtable(rel)));
+			break;
+		case TG_VERSION_NOT_INTEGER:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("version column \"%s\" of table \"%s\" has type %s",
+							version_column, RelationGetRelationName(rel),
+							format_type_be(TupleDescAttr(RelationGetDescr(rel),
+														 vnum - 1)->atttypid)),
+					 errdetail("A version column must be of type smallint, integer or bigint."),
+					 errtablecol(rel, vnum)));
+			break;
+		case TG_VERSION_NOT_WRITABLE:
+			check_writable_column(rel, vnum, "version column");
+			break;
+	}
+	return vnum;
 }
 
 /*
@@ -219,30 +224,15 @@ choose_key_column(Relation rel, List *rows, const char *key_column,
 }
 
 /*
- * guard(): declare a guarded balance column or change its settings.
+ * The column guard() is asked to guard: an existing user column of a
+ * balance type that a transfer may write.
  */
-void
-tg_guard(Oid relid, const char *colname, Numeric min_balance,
-		 Numeric max_balance, bool journal, const char *version_column,
-		 const char *key_column)
+static AttrNumber
+check_balance_column(Relation rel, const char *colname)
 {
-	Relation	rel = open_owned_table(relid);
-	AttrNumber	attnum;
-	AttrNumber	key_attnum;
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), colname);
 	Form_pg_attribute att;
-	TgColumn	col;
-	StringInfoData sql;
-	Oid			argtypes[7] = {OIDOID, InvalidOid, NUMERICOID, NUMERICOID,
-	BOOLOID, InvalidOid, InvalidOid};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	RegistryShape shape = tg_registry_shape();
-	List	   *rows = tg_read_registry(relid);	/* the table's guards so far */
 
-	tg_check_table_kind(rel);
-	tg_check_no_guarded_relative(rel);
-
-	attnum = get_attnum(relid, colname);
 	if (attnum == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -264,21 +254,23 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 				 errdetail("A guarded balance column must be of type smallint, integer, bigint or numeric."),
 				 errtablecol(rel, attnum)));
 	check_writable_column(rel, attnum, "column");
+	return attnum;
+}
 
-	key_attnum = choose_key_column(rel, rows, key_column, attnum);
-	if (key_attnum == attnum)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot guard key column \"%s\" of table \"%s\"",
-						colname, RelationGetRelationName(rel)),
-				 errtablecol(rel, attnum)));
+/* the limits fit the column's type and each other */
+static void
+check_limits(Relation rel, AttrNumber attnum, Numeric min_balance,
+			 Numeric max_balance)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	TgColumn	col;
 
 	memset(&col, 0, sizeof(col));
-	namestrcpy(&col.name, colname);
+	namestrcpy(&col.name, NameStr(att->attname));
 	col.attnum = attnum;
 	tg_column_set_type(&col, att->atttypid, att->atttypmod);
-	tg_check_limit_value(relid, &col, min_balance, "min_balance");
-	tg_check_limit_value(relid, &col, max_balance, "max_balance");
+	tg_check_limit_value(RelationGetRelid(rel), &col, min_balance, "min_balance");
+	tg_check_limit_value(RelationGetRelid(rel), &col, max_balance, "max_balance");
 	if (min_balance && max_balance &&
 		tg_numeric_cmp(min_balance, max_balance) > 0)
 		ereport(ERROR,
@@ -287,9 +279,82 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 						tg_numeric_display(min_balance),
 						tg_numeric_display(max_balance)),
 				 errtablecol(rel, attnum)));
+}
 
+/*
+ * Write the guard's registry row, or replace it.  A registry from before
+ * 1.1 (the library serves it until ALTER EXTENSION UPDATE) has no journal,
+ * version or key column.
+ */
+static void
+write_guard(Relation rel, AttrNumber attnum, Numeric min_balance,
+			Numeric max_balance, bool journal, AttrNumber version_attnum,
+			AttrNumber key_attnum)
+{
+	RegistryShape shape = tg_registry_shape();
+	StringInfoData sql;
+	Oid			argtypes[7] = {OIDOID, shape.column_type, NUMERICOID,
+	NUMERICOID, BOOLOID, shape.column_type, shape.column_type};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s AS r (tbl, balance_column, min_balance,"
+					 " max_balance%s) VALUES ($1::pg_catalog.regclass, $2, $3, $4%s)"
+					 " ON CONFLICT (tbl, %s) DO UPDATE"
+					 " SET min_balance = EXCLUDED.min_balance,"
+					 " max_balance = EXCLUDED.max_balance%s",
+					 registry_name(),
+					 shape.has_1_1_columns ? ", journal, version_column, key_column" : "",
+					 shape.has_1_1_columns ? ", $5, $6, $7" : "",
+					 shape.column_match,
+					 shape.has_1_1_columns ?
+					 ", journal = EXCLUDED.journal,"
+					 " version_column = EXCLUDED.version_column,"
+					 " key_column = EXCLUDED.key_column" : "");
+	values[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	values[1] = tg_registry_column_value(&shape, rel, attnum);
+	values[2] = min_balance ? NumericGetDatum(min_balance) : (Datum) 0;
+	nulls[2] = min_balance ? ' ' : 'n';
+	values[3] = max_balance ? NumericGetDatum(max_balance) : (Datum) 0;
+	nulls[3] = max_balance ? ' ' : 'n';
+	values[4] = BoolGetDatum(journal);
+	values[5] = version_attnum != InvalidAttrNumber ?
+		tg_registry_column_value(&shape, rel, version_attnum) : (Datum) 0;
+	nulls[5] = version_attnum != InvalidAttrNumber ? ' ' : 'n';
+	values[6] = tg_registry_column_value(&shape, rel, key_attnum);
+	registry_execute(sql.data, shape.has_1_1_columns ? 7 : 4, argtypes, values,
+					 nulls);
+}
+
+/*
+ * guard(): declare a guarded balance column or change its settings.
+ */
+void
+tg_guard(Oid relid, const char *colname, Numeric min_balance,
+		 Numeric max_balance, bool journal, const char *version_column,
+		 const char *key_column)
+{
+	Relation	rel = open_owned_table(relid);
+	List	   *rows = tg_read_registry(relid);	/* the table's guards so far */
+	AttrNumber	attnum;
+	AttrNumber	key_attnum;
+	AttrNumber	version_attnum = InvalidAttrNumber;
+
+	tg_check_table_kind(rel);
+	tg_check_no_guarded_relative(rel);
+	attnum = check_balance_column(rel, colname);
+	key_attnum = choose_key_column(rel, rows, key_column, attnum);
+	if (key_attnum == attnum)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot guard key column \"%s\" of table \"%s\"",
+						colname, RelationGetRelationName(rel)),
+				 errtablecol(rel, attnum)));
+	check_limits(rel, attnum, min_balance, max_balance);
 	if (version_column)
-		check_version_column(rel, rows, version_column, attnum, key_attnum);
+		version_attnum = check_version_column(rel, rows, version_column,
+											  attnum, key_attnum);
 	if (count_other_guards(rows, attnum) >= TG_MAX_COLUMNS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -297,45 +362,8 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 						RelationGetRelationName(rel), TG_MAX_COLUMNS),
 				 errtable(rel)));
 
-	initStringInfo(&sql);
-	if (shape.has_1_1_columns)
-		appendStringInfo(&sql,
-						 "INSERT INTO %s AS r (tbl, balance_column, min_balance,"
-						 " max_balance, journal, version_column, key_column)"
-						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5, $6, $7)"
-						 " ON CONFLICT (tbl, %s) DO UPDATE"
-						 " SET min_balance = EXCLUDED.min_balance,"
-						 " max_balance = EXCLUDED.max_balance,"
-						 " journal = EXCLUDED.journal,"
-						 " version_column = EXCLUDED.version_column,"
-						 " key_column = EXCLUDED.key_column",
-						 registry_name(), shape.column_match);
-	else
-		appendStringInfo(&sql,
-						 "INSERT INTO %s AS r (tbl, balance_column, min_balance, max_balance)"
-						 " VALUES ($1::pg_catalog.regclass, $2, $3, $4)"
-						 " ON CONFLICT (tbl, %s) DO UPDATE"
-						 " SET min_balance = EXCLUDED.min_balance,"
-						 " max_balance = EXCLUDED.max_balance",
-						 registry_name(), shape.column_match);
-	argtypes[1] = argtypes[5] = argtypes[6] = shape.column_type;
-	values[0] = ObjectIdGetDatum(relid);
-	values[1] = tg_registry_column_value(&shape, rel, attnum);
-	values[2] = min_balance ? NumericGetDatum(min_balance) : (Datum) 0;
-	values[3] = max_balance ? NumericGetDatum(max_balance) : (Datum) 0;
-	if (!min_balance)
-		nulls[2] = 'n';
-	if (!max_balance)
-		nulls[3] = 'n';
-	values[4] = BoolGetDatum(journal);
-	if (version_column)
-		values[5] = tg_registry_column_value(&shape, rel,
-										  get_attnum(relid, version_column));
-	else
-		nulls[5] = 'n';
-	values[6] = tg_registry_column_value(&shape, rel, key_attnum);
-	registry_execute(sql.data, shape.has_1_1_columns ? 7 : 4, argtypes, values,
-					 nulls);
+	write_guard(rel, attnum, min_balance, max_balance, journal,
+				version_attnum, key_attnum);
 
 	/* every backend's cache entry for this table is now stale */
 	CacheInvalidateRelcache(rel);

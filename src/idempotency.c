@@ -59,7 +59,7 @@ static TgExtensionStatement idempotency_insert;
 bool
 tg_idempotency_claim(const char *key, bool nowait)
 {
-	const char *caller = GetUserNameFromId(GetUserId(), false);
+	const char *caller = NameStr(*tg_caller());
 	StringInfoData buf;
 	uint64		hash;
 	LOCKTAG		tag;
@@ -274,7 +274,6 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 {
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		values[2];
-	NameData	caller;
 	SPIPlanPtr	plan;
 	int			rc;
 	bool		isnull;
@@ -284,8 +283,7 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 	SPITupleTable *found;
 	int			i;
 
-	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
-	values[0] = NameGetDatum(&caller);
+	values[0] = NameGetDatum(tg_caller());
 	values[1] = CStringGetTextDatum(key);
 	plan = tg_extension_plan(&idempotency_select, TG_IDEMPOTENCY_NAME,
 					   "SELECT request, result FROM %s"
@@ -355,7 +353,6 @@ tg_idempotency_record(const char *key, bool is_batch, TgLegRecord *records,
 	StringInfoData result;
 	Oid			argtypes[4] = {NAMEOID, TEXTOID, JSONBOID, JSONBOID};
 	Datum		values[4];
-	NameData	caller;
 	SPIPlanPtr	plan;
 	int			rc;
 	int			i;
@@ -375,8 +372,7 @@ tg_idempotency_record(const char *key, bool is_batch, TgLegRecord *records,
 															 NumericGetDatum(results[i].to_balance))) : "null");
 	appendStringInfoChar(&result, ']');
 
-	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
-	values[0] = NameGetDatum(&caller);
+	values[0] = NameGetDatum(tg_caller());
 	values[1] = CStringGetTextDatum(key);
 	values[2] = jsonb_from_cstring(request_json(is_batch, records, nlegs));
 	values[3] = jsonb_from_cstring(result.data);

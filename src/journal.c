@@ -38,34 +38,13 @@
 
 
 
-/* journal columns bound as parameters */
-#define JOURNAL_NARGS 14
-
-static TgExtensionStatement journal_insert;
-
-static SPIPlanPtr
-journal_plan(void)
-{
-	Oid			argtypes[JOURNAL_NARGS] = {
-		INT8OID, INT8OID, INT4OID, OIDOID, NAMEOID, TEXTOID, OIDOID,
-		NAMEOID, TEXTOID, NUMERICOID, NUMERICOID, NUMERICOID, NAMEOID,
-	TEXTOID};
-
-	return tg_extension_plan(&journal_insert, TG_JOURNAL_NAME,
-					   "INSERT INTO %s (transfer_id, batch_id, leg, from_table,"
-					   " from_column, from_key, to_table, to_column, to_key, amount,"
-					   " from_balance, to_balance, caller, txid, idempotency_key)"
-					   " VALUES ($1, $2, $3, $4::pg_catalog.regclass, $5, $6,"
-					   " $7::pg_catalog.regclass, $8, $9, $10, $11, $12, $13,"
-					   " pg_catalog.pg_current_xact_id(), $14)",
-					   JOURNAL_NARGS, argtypes);
-}
-
 /*
- * The journal's columns in table order.  The row path below writes them
- * all, created_at and txid as their defaults would (now() is the
- * transaction's start, pg_current_xact_id() its top-level id); the
- * statement binds the others as parameters.
+ * The journal's columns in table order, the one description both ways of
+ * appending use.  The row path below writes them all, created_at and txid
+ * as their defaults would (now() is the transaction's start,
+ * pg_current_xact_id() its top-level id).  The statement binds those with
+ * a parameter type, computes txid with its expression, and leaves
+ * created_at to its default.
  */
 enum
 {
@@ -74,6 +53,76 @@ enum
 	J_FROM_BALANCE, J_TO_BALANCE, J_CALLER, J_TXID, J_IDEMPOTENCY_KEY,
 	J_NATTS
 };
+
+typedef struct JournalColumn
+{
+	const char *name;
+	Oid			type;			/* its type in the table */
+	Oid			param_type;		/* bound as a parameter of this type, or */
+	const char *expression;		/* computed by this, or (both unset) default */
+} JournalColumn;
+
+static const JournalColumn journal_columns[J_NATTS] = {
+	{"transfer_id", INT8OID, INT8OID, NULL},
+	{"batch_id", INT8OID, INT8OID, NULL},
+	{"leg", INT4OID, INT4OID, NULL},
+	{"created_at", TIMESTAMPTZOID, InvalidOid, NULL},
+	{"from_table", REGCLASSOID, OIDOID, NULL},
+	{"from_column", NAMEOID, NAMEOID, NULL},
+	{"from_key", TEXTOID, TEXTOID, NULL},
+	{"to_table", REGCLASSOID, OIDOID, NULL},
+	{"to_column", NAMEOID, NAMEOID, NULL},
+	{"to_key", TEXTOID, TEXTOID, NULL},
+	{"amount", NUMERICOID, NUMERICOID, NULL},
+	{"from_balance", NUMERICOID, NUMERICOID, NULL},
+	{"to_balance", NUMERICOID, NUMERICOID, NULL},
+	{"caller", NAMEOID, NAMEOID, NULL},
+	{"txid", XID8OID, InvalidOid, "pg_catalog.pg_current_xact_id()"},
+	{"idempotency_key", TEXTOID, TEXTOID, NULL},
+};
+
+static TgExtensionStatement journal_insert;
+
+/*
+ * The kept INSERT of one journal row:
+ *	 INSERT INTO journal (transfer_id, ..., txid, idempotency_key)
+ *	 VALUES ($1, ..., pg_catalog.pg_current_xact_id(), $14)
+ * with a regclass column bound as its OID.
+ */
+static SPIPlanPtr
+journal_plan(void)
+{
+	StringInfoData cols;
+	StringInfoData vals;
+	Oid			argtypes[J_NATTS];
+	int			nargs = 0;
+	int			c;
+
+	initStringInfo(&cols);
+	initStringInfo(&vals);
+	for (c = 0; c < J_NATTS; c++)
+	{
+		const JournalColumn *col = &journal_columns[c];
+
+		if (!OidIsValid(col->param_type) && col->expression == NULL)
+			continue;
+		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "", col->name);
+		if (vals.len)
+			appendStringInfoString(&vals, ", ");
+		if (col->expression)
+			appendStringInfoString(&vals, col->expression);
+		else
+		{
+			argtypes[nargs++] = col->param_type;
+			appendStringInfo(&vals, "$%d%s", nargs,
+							 col->type == REGCLASSOID ? "::pg_catalog.regclass" : "");
+		}
+	}
+	return tg_extension_plan(&journal_insert, TG_JOURNAL_NAME,
+							 psprintf("INSERT INTO %%s (%s) VALUES (%s)",
+									  cols.data, vals.data),
+							 nargs, argtypes);
+}
 
 /* one journal row: its values and the names they point to */
 typedef struct JournalRow
@@ -120,20 +169,18 @@ journal_row(JournalRow *row, TgLegRecord *rec, TgLegResult *results, int i,
 static void
 journal_insert_statement(JournalRow *row)
 {
-	static const int param_columns[JOURNAL_NARGS] = {
-		J_TRANSFER_ID, J_BATCH_ID, J_LEG, J_FROM_TABLE, J_FROM_COLUMN,
-		J_FROM_KEY, J_TO_TABLE, J_TO_COLUMN, J_TO_KEY, J_AMOUNT,
-		J_FROM_BALANCE, J_TO_BALANCE, J_CALLER, J_IDEMPOTENCY_KEY};
-	Datum		values[JOURNAL_NARGS];
-	char		nulls[JOURNAL_NARGS];
+	Datum		values[J_NATTS];
+	char		nulls[J_NATTS];
+	int			nargs = 0;
 	int			rc;
-	int			p;
+	int			c;
 
-	for (p = 0; p < JOURNAL_NARGS; p++)
-	{
-		values[p] = row->values[param_columns[p]];
-		nulls[p] = row->isnull[param_columns[p]] ? 'n' : ' ';
-	}
+	for (c = 0; c < J_NATTS; c++)
+		if (OidIsValid(journal_columns[c].param_type))
+		{
+			values[nargs] = row->values[c];
+			nulls[nargs++] = row->isnull[c] ? 'n' : ' ';
+		}
 	rc = tg_spi_as_owner(journal_plan(), values, nulls, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "appending to the journal failed: %s",
@@ -141,11 +188,6 @@ journal_insert_statement(JournalRow *row)
 }
 
 #ifdef TG_HAVE_ROW_PATH
-
-static const Oid journal_column_types[J_NATTS] = {
-	INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, REGCLASSOID, NAMEOID, TEXTOID,
-	REGCLASSOID, NAMEOID, TEXTOID, NUMERICOID, NUMERICOID, NUMERICOID,
-	NAMEOID, XID8OID, TEXTOID};
 
 /*
  * Can the journal rows be inserted without the statement?  Only while the
@@ -169,7 +211,8 @@ journal_row_path_usable(Relation rel)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (att->attisdropped || att->atttypid != journal_column_types[i] ||
+		if (att->attisdropped || att->atttypid != journal_columns[i].type ||
+			strcmp(NameStr(att->attname), journal_columns[i].name) != 0 ||
 			att->attgenerated)
 			return false;
 	}
@@ -218,16 +261,15 @@ void
 tg_journal_append(TgLegRecord *records, TgLegResult *results, int nlegs,
 				  bool is_batch, const char *idempotency_key)
 {
-	NameData	caller;
+	NameData   *caller = tg_caller();
 	JournalRow *rows = palloc(sizeof(JournalRow) * nlegs);
 	int			nrows = 0;
 	int			i;
 
-	namestrcpy(&caller, GetUserNameFromId(GetUserId(), false));
 	for (i = 0; i < nlegs; i++)
 		if (records[i].journal)
 			journal_row(&rows[nrows++], &records[i], results, i, is_batch,
-						idempotency_key, &caller);
+						idempotency_key, caller);
 	if (nrows == 0)
 		return;
 

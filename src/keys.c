@@ -104,15 +104,7 @@ numeric_to_integer_key(TgTable *table, Numeric n, const char *argname)
 						   format_type_be(table->key_typid)),
 				 tg_errtablecol(table->relid, table->key_attnum)));
 
-	switch (table->key_basetypid)
-	{
-		case INT2OID:
-			return DirectFunctionCall1(numeric_int2, NumericGetDatum(n));
-		case INT4OID:
-			return DirectFunctionCall1(numeric_int4, NumericGetDatum(n));
-		default:
-			return DirectFunctionCall1(numeric_int8, NumericGetDatum(n));
-	}
+	return tg_numeric_to_type(n, table->key_basetypid);
 }
 
 /*

@@ -490,28 +490,34 @@ guarded_key_column(Relation rel, List *rows)
 }
 
 /*
- * Is the recorded version column still one a transfer may add 1 to?  One
- * dropped, retyped, made generated or guarded since is left alone: the
- * guard stays, without a version column.
+ * Can vnum be a version column of a guard of the table (rows: its
+ * registry rows; balance_attnum: the column guarded, if not among them)?
+ * One rule for guard(), which raises what it finds, and for the cache,
+ * which leaves a version column dropped, retyped, made generated or
+ * guarded since alone: the guard stays, without a version column.
  */
-static bool
-usable_version_column(Relation rel, List *rows, AttrNumber vnum,
-					  AttrNumber key_attnum)
+TgVersionCheck
+tg_check_version_column(Relation rel, List *rows, AttrNumber vnum,
+						AttrNumber balance_attnum, AttrNumber key_attnum)
 {
 	Form_pg_attribute vatt;
 	ListCell   *lc;
 
-	if (vnum <= 0 || vnum == key_attnum ||
-		vnum > RelationGetDescr(rel)->natts)
-		return false;
-	vatt = TupleDescAttr(RelationGetDescr(rel), vnum - 1);
-	if (vatt->attisdropped || !tg_is_integer_type(getBaseType(vatt->atttypid)) ||
-		vatt->attgenerated || vatt->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
-		return false;
+	if (vnum == InvalidAttrNumber || vnum > RelationGetDescr(rel)->natts)
+		return TG_VERSION_NO_COLUMN;
+	if (vnum < 0 || vnum == key_attnum || vnum == balance_attnum)
+		return TG_VERSION_NOT_USER_COLUMN;
 	foreach(lc, rows)
 		if (((RegistryRow *) lfirst(lc))->column == vnum)
-			return false;
-	return true;
+			return TG_VERSION_NOT_USER_COLUMN;
+	vatt = TupleDescAttr(RelationGetDescr(rel), vnum - 1);
+	if (vatt->attisdropped)
+		return TG_VERSION_NO_COLUMN;
+	if (!tg_is_integer_type(getBaseType(vatt->atttypid)))
+		return TG_VERSION_NOT_INTEGER;
+	if (vatt->attgenerated || vatt->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
+		return TG_VERSION_NOT_WRITABLE;
+	return TG_VERSION_OK;
 }
 
 /*
@@ -542,7 +548,9 @@ describe_column(TgColumn *col, Relation rel, List *rows, RegistryRow *row,
 		DatumGetNumericCopy(NumericGetDatum(row->max_balance)) : NULL;
 	col->journal = row->journal && tg_journal_available();
 	col->version_attnum = InvalidAttrNumber;
-	if (usable_version_column(rel, rows, row->version, key_attnum))
+	if (row->version != InvalidAttrNumber &&
+		tg_check_version_column(rel, rows, row->version, InvalidAttrNumber,
+								key_attnum) == TG_VERSION_OK)
 	{
 		Form_pg_attribute vatt = TupleDescAttr(RelationGetDescr(rel),
 											   row->version - 1);

@@ -51,6 +51,20 @@ typedef struct RegistryShape
 	char	   *column_match;	/* SQL: the balance column, as the unique index has it */
 } RegistryShape;
 
+/* whether a column can be a version column, and if not, why */
+typedef enum TgVersionCheck
+{
+	TG_VERSION_OK,
+	TG_VERSION_NO_COLUMN,		/* none, or dropped */
+	TG_VERSION_NOT_USER_COLUMN, /* a system column, the key or a balance */
+	TG_VERSION_NOT_INTEGER,
+	TG_VERSION_NOT_WRITABLE		/* generated, or GENERATED ALWAYS identity */
+} TgVersionCheck;
+
+extern TgVersionCheck tg_check_version_column(Relation rel, List *rows,
+											  AttrNumber vnum,
+											  AttrNumber balance_attnum,
+											  AttrNumber key_attnum);
 extern TgTable *tg_get_table(Oid relid, bool missing_ok);
 extern TgColumn *tg_find_column(TgTable *table, const char *colname,
 								 const char *argname);

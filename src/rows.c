@@ -1,52 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * rows.c
- *	  The row path: the locked read and the update of a guarded table's rows
- *	  done with the table and index access methods directly, instead of
- *	  planned SQL statements.  It does what the executor does for
- *	  "SELECT ... FOR NO KEY UPDATE" of a row found through its unique key
- *	  and for "UPDATE ... SET col = value" of that row by its TID, without
- *	  starting and ending an executor (and a portal, a plan lookup, a result
- *	  tuple) for every statement.
- *
- *	  Reading and locking: the row is found through the key's unique index
- *	  with a snapshot taken when the call starts on the table (in READ
- *	  COMMITTED each table gets a new one, as each lock statement would),
- *	  and locked with table_tuple_lock(), waiting, failing (NOWAIT) or
- *	  skipping (SKIP LOCKED) as asked, or only read, to be locked by its
- *	  update.  In READ COMMITTED a row updated by a transaction that
- *	  committed meanwhile is followed to its newest version, whose key is
- *	  checked again (what EvalPlanQual does for the lock statement); in
- *	  REPEATABLE READ and SERIALIZABLE that is a serialization failure, as
- *	  for the statement.  A table read after statements of the call ran
- *	  (for a table earlier in the order that takes them) is read and locked
- *	  with a new command id and a snapshot that sees their changes, as the
- *	  next statement would be.  A slot keeps a copy of its row, not a pin on
- *	  its buffer, so a batch of many rows holds no more pins than one.
- *
- *	  Updating: the new row is the version read with the balances (and
- *	  version columns) replaced and dropped columns emptied, written by TID.
- *	  Then domain, NOT NULL and CHECK constraints, the partition constraint,
- *	  index entries (unique and exclusion constraints included) and AFTER
- *	  ROW triggers (foreign keys, deferred constraints, the user's own) go
- *	  through the executor routines a plain UPDATE uses; an error among them
- *	  undoes the write with the caller's transaction, as a unique violation
- *	  undoes an UPDATE's.  Checking after the write means a row that code run
- *	  by the call changed meanwhile is never judged on its old value: the
- *	  write reports it first, and the engine updates that row with a
- *	  statement.  The publication's replica identity is checked before the
- *	  first update of a table.  AFTER ROW triggers fire when the call's
- *	  updates are all done, as at the end of a statement.
- *
- *	  Tables this path does not serve keep the SQL statements (engine.c):
- *	  partitioned tables, tables whose row-level security applies to the
- *	  caller, tables with stored generated columns (recomputed only by the
- *	  executor's UPDATE), tables with BEFORE ROW, statement-level or
- *	  transition-table UPDATE triggers, whose semantics are those of one
- *	  UPDATE statement per row, and every table while a module checks the
- *	  executor's permissions (ExecutorCheckPerms_hook: sepgsql, pgaudit's
- *	  object audit), which must see each update.  Privileges are checked by
- *	  the engine before any row is touched, for both paths alike.
+ *	  The row path: a guarded table's rows found through the key's unique
+ *	  index, locked with table_tuple_lock() or by their update, and updated
+ *	  by TID with table_tuple_update(), the new version then going through
+ *	  the executor routines a plain UPDATE uses for constraints, index
+ *	  entries and AFTER ROW triggers; what "SELECT ... FOR NO KEY UPDATE"
+ *	  and "UPDATE ... WHERE key = $1" do, without an executor per
+ *	  statement.  tg_row_path_usable() says which tables it serves; the
+ *	  others take the statements (statements.c).  docs/design.md, "The row
+ *	  path versus statements", gives the rules and why.
  *
  * IDENTIFICATION
  *	  src/rows.c
@@ -425,6 +388,105 @@ tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
 }
 
 /*
+ * The new version of a locked row, in the table's slot for it: the locked
+ * version with the nset columns replaced and dropped columns emptied (a
+ * dropped column's old value is not carried forward).  *setcols receives
+ * the columns set, for "UPDATE OF" triggers.
+ */
+static TupleTableSlot *
+new_version(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
+			const AttrNumber *attnums, const Datum *values,
+			const bool *nulls, Bitmapset **setcols)
+{
+	Relation	rel = ex->rris[relno]->ri_RelationDesc;
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleTableSlot *slot;
+	int			i;
+
+	if (ex->newslots[relno] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
+
+		ex->newslots[relno] = table_slot_create(rel, &ex->estate->es_tupleTable);
+		MemoryContextSwitchTo(old);
+	}
+	slot = ex->newslots[relno];
+
+	slot_getallattrs(locked);
+	ExecClearTuple(slot);
+	for (i = 0; i < desc->natts; i++)
+	{
+		bool		dropped = TupleDescAttr(desc, i)->attisdropped;
+
+		slot->tts_values[i] = dropped ? (Datum) 0 : locked->tts_values[i];
+		slot->tts_isnull[i] = dropped ? true : locked->tts_isnull[i];
+	}
+	*setcols = NULL;
+	for (i = 0; i < nset; i++)
+	{
+		slot->tts_values[attnums[i] - 1] = values[i];
+		slot->tts_isnull[attnums[i] - 1] = nulls[i];
+		*setcols = bms_add_member(*setcols,
+								  attnums[i] - FirstLowInvalidHeapAttributeNumber);
+	}
+	ExecStoreVirtualTuple(slot);
+	slot->tts_tableOid = RelationGetRelid(rel);
+	return slot;
+}
+
+/*
+ * Write the new version in place of the locked one by its TID.  False when
+ * that version is no longer the row's newest: *concurrent says whether
+ * another transaction changed it (else code this call ran did).
+ */
+static bool
+write_version(TgRowExec *ex, int relno, TupleTableSlot *locked,
+			  TupleTableSlot *slot, tg_update_indexes_t *update_indexes,
+			  bool *concurrent)
+{
+	Relation	rel = ex->rris[relno]->ri_RelationDesc;
+	TM_FailureData tmfd;
+	TM_Result	result;
+	LockTupleMode lockmode;
+
+	result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cids[relno],
+								table_snapshot(ex, relno), InvalidSnapshot,
+								true, &tmfd, &lockmode, update_indexes);
+	*concurrent = false;
+	switch (result)
+	{
+		case TM_Ok:
+			return true;
+		case TM_SelfModified:
+			if (tmfd.cmax != ex->cids[relno])
+				return false;
+			/* this call updates each row once */
+			elog(ERROR, "row of table \"%s\" updated twice by one transfer",
+				 RelationGetRelationName(rel));
+			break;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent %s",
+								result == TM_Updated ? "update" : "delete")));
+			*concurrent = true;
+			return false;
+		default:
+
+			/*
+			 * Cannot happen: waiting, the update does not report a busy
+			 * row, and it raises an error of its own for a version its
+			 * command id cannot see (TM_Invisible), which the version read
+			 * or locked with the same command id never is.
+			 */
+			elog(ERROR, "unexpected table_tuple_update status: %u", result);
+	}
+	return false;				/* keep compiler quiet */
+}
+
+/*
  * Update a row read by tg_row_lock() or tg_row_read(): that version with
  * attnums[i] set to values[i] (NULL if nulls[i]; of a domain type
  * domains[i], or InvalidOid).
@@ -448,14 +510,10 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 {
 	ResultRelInfo *rri = ex->rris[relno];
 	Relation	rel = rri->ri_RelationDesc;
-	TupleDesc	desc = RelationGetDescr(rel);
 	EState	   *estate = ex->estate;
 	TupleTableSlot *slot;
-	TM_FailureData tmfd;
-	TM_Result	result;
-	LockTupleMode lockmode;
 	tg_update_indexes_t update_indexes;
-	Bitmapset  *setcols = NULL;
+	Bitmapset  *setcols;
 	List	   *recheck = NIL;
 	int			i;
 
@@ -464,76 +522,10 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 		CheckCmdReplicaIdentity(rel, CMD_UPDATE);
 		ex->identity_checked[relno] = true;
 	}
-
-	if (ex->newslots[relno] == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
-
-		ex->newslots[relno] = table_slot_create(rel, &estate->es_tupleTable);
-		MemoryContextSwitchTo(old);
-	}
-	slot = ex->newslots[relno];
-
-	slot_getallattrs(locked);
-	ExecClearTuple(slot);
-	for (i = 0; i < desc->natts; i++)
-	{
-		/* a dropped column's old value is not carried forward */
-		if (TupleDescAttr(desc, i)->attisdropped)
-		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
-		}
-		else
-		{
-			slot->tts_values[i] = locked->tts_values[i];
-			slot->tts_isnull[i] = locked->tts_isnull[i];
-		}
-	}
-	for (i = 0; i < nset; i++)
-	{
-		slot->tts_values[attnums[i] - 1] = values[i];
-		slot->tts_isnull[attnums[i] - 1] = nulls[i];
-		setcols = bms_add_member(setcols,
-								 attnums[i] - FirstLowInvalidHeapAttributeNumber);
-	}
-	ExecStoreVirtualTuple(slot);
-	slot->tts_tableOid = RelationGetRelid(rel);
-
-	result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cids[relno],
-								table_snapshot(ex, relno), InvalidSnapshot,
-								true, &tmfd, &lockmode, &update_indexes);
-	*concurrent = false;
-	switch (result)
-	{
-		case TM_Ok:
-			break;
-		case TM_SelfModified:
-			if (tmfd.cmax != ex->cids[relno])
-				return NULL;
-			/* this call updates each row once */
-			elog(ERROR, "row of table \"%s\" updated twice by one transfer",
-				 RelationGetRelationName(rel));
-			break;
-		case TM_Updated:
-		case TM_Deleted:
-			if (IsolationUsesXactSnapshot())
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to concurrent %s",
-								result == TM_Updated ? "update" : "delete")));
-			*concurrent = true;
-			return NULL;
-		default:
-
-			/*
-			 * Cannot happen: waiting, the update does not report a busy
-			 * row, and it raises an error of its own for a version its
-			 * command id cannot see (TM_Invisible), which the version read
-			 * or locked with the same command id never is.
-			 */
-			elog(ERROR, "unexpected table_tuple_update status: %u", result);
-	}
+	slot = new_version(ex, relno, locked, nset, attnums, values, nulls,
+					   &setcols);
+	if (!write_version(ex, relno, locked, slot, &update_indexes, concurrent))
+		return NULL;
 
 	/* the constraints, on the version written (see the header comment) */
 	for (i = 0; i < nset; i++)

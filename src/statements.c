@@ -66,6 +66,24 @@ qualified_table(TgTable *table)
 }
 
 /*
+ * Keep a plan in one of the table's lists, in its entry's memory, so that
+ * it goes with the entry when the table changes.  The plan is kept by SPI
+ * already; the entry's list is changed only once it is.
+ */
+static void
+keep_plan(TgTable *table, TgMaskPlan **list, int mode, uint64 mask,
+		  SPIPlanPtr plan)
+{
+	TgMaskPlan *mp = MemoryContextAlloc(table->cxt, sizeof(TgMaskPlan));
+
+	mp->mode = mode;
+	mp->mask = mask;
+	mp->plan = plan;
+	mp->next = *list;
+	*list = mp;
+}
+
+/*
  * The statement that locks a table's rows in key order and reads the
  * guarded columns in mask:
  *	 SELECT key, col1, ... FROM [ONLY] tbl WHERE key = ANY ($1)
@@ -79,7 +97,6 @@ lock_plan(TgTable *table, TgLockMode mode, uint64 mask)
 	StringInfoData sql;
 	const char *key;
 	SPIPlanPtr	plan;
-	MemoryContext old;
 	int			i;
 
 	for (mp = table->lock_plans; mp != NULL; mp = mp->next)
@@ -99,14 +116,7 @@ lock_plan(TgTable *table, TgLockMode mode, uint64 mask)
 					 suffix[mode]);
 
 	plan = tg_prepare_kept(sql.data, 1, &table->key_arraytypid);
-	old = MemoryContextSwitchTo(table->cxt);
-	mp = palloc(sizeof(TgMaskPlan));
-	MemoryContextSwitchTo(old);
-	mp->mode = mode;
-	mp->mask = mask;
-	mp->plan = plan;
-	mp->next = table->lock_plans;
-	table->lock_plans = mp;
+	keep_plan(table, &table->lock_plans, mode, mask, plan);
 	return plan;
 }
 
@@ -134,7 +144,6 @@ update_plan(TgTable *table, uint64 mask)
 	int			c;
 	int			v;
 	SPIPlanPtr	plan;
-	MemoryContext old;
 
 	for (up = table->update_plans; up != NULL; up = up->next)
 		if (up->mask == mask)
@@ -178,14 +187,7 @@ update_plan(TgTable *table, uint64 mask)
 					 key_eq_operator(table), returning.data);
 
 	plan = tg_prepare_kept(sql.data, nargs, argtypes);
-	old = MemoryContextSwitchTo(table->cxt);
-	up = palloc(sizeof(TgMaskPlan));
-	MemoryContextSwitchTo(old);
-	up->mode = -1;
-	up->mask = mask;
-	up->plan = plan;
-	up->next = table->update_plans;
-	table->update_plans = up;
+	keep_plan(table, &table->update_plans, -1, mask, plan);
 	return plan;
 }
 

@@ -373,6 +373,17 @@ raise_bad_leg(int legno, const char *msg)
 			 errhint("Each leg is an object with the fields from_table, from_key, to_key and amount, and optionally to_table, from_column and to_column.")));
 }
 
+/* a leg's required field: present and not JSON null */
+static void
+require_field(JsonbValue *v, int legno, const char *field)
+{
+	if (v == NULL || v->type == jbvNull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", field),
+				 errcontext("transfer_batch leg %d", legno)));
+}
+
 static char *
 jsonb_string(JsonbValue *v)
 {
@@ -383,11 +394,7 @@ jsonb_string(JsonbValue *v)
 static void
 json_key(JsonbValue *v, int legno, const char *field, Datum *key, Oid *type)
 {
-	if (v == NULL || v->type == jbvNull)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", field),
-				 errcontext("transfer_batch leg %d", legno)));
+	require_field(v, legno, field);
 	if (v->type == jbvString)
 	{
 		*key = CStringGetDatum(jsonb_string(v));
@@ -405,11 +412,7 @@ json_key(JsonbValue *v, int legno, const char *field, Datum *key, Oid *type)
 static Oid
 json_table(JsonbValue *v, int legno, const char *field)
 {
-	if (v == NULL || v->type == jbvNull)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", field),
-				 errcontext("transfer_batch leg %d", legno)));
+	require_field(v, legno, field);
 	if (v->type != jbvString)
 		raise_bad_leg(legno, psprintf("%s must be a string", field));
 	/* resolved like a regclass argument: by the caller's search_path */
@@ -432,11 +435,7 @@ json_column(JsonbValue *v, int legno, const char *field)
 static Numeric
 json_amount(JsonbValue *v, int legno)
 {
-	if (v == NULL || v->type == jbvNull)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("amount must not be null"),
-				 errcontext("transfer_batch leg %d", legno)));
+	require_field(v, legno, "amount");
 	if (v->type == jbvNumeric)
 		return v->val.numeric;
 	if (v->type == jbvString)
@@ -498,53 +497,22 @@ parse_leg(JsonbContainer *obj, int legno, TgLegSpec *spec)
 #undef NFIELDS
 }
 
-/*
- * transfer_batch(legs jsonb, nowait boolean DEFAULT false,
- *				  idempotency_key text DEFAULT NULL)
- *	 RETURNS TABLE (leg int, transfer_id bigint, from_balance numeric,
- *					to_balance numeric)
- *
- * All legs or none; every row of every leg is locked in the global order
- * before any is changed.
- */
-PG_FUNCTION_INFO_V1(transfer_guard_transfer_batch);
-Datum
-transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
+/* the legs of a batch: a JSON array of leg objects */
+static TgLegSpec *
+parse_legs(Jsonb *legs, int *nlegs)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Jsonb	   *legs;
 	TgLegSpec  *specs;
-	TgLegResult *results;
-	int			nlegs;
-	int			i;
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
-	TupleDesc	tupdesc;
-	Tuplestorestate *store;
-	MemoryContext old;
-	const char *idempotency_key;
+	int			i = 0;
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-
-	require_arg(fcinfo, 0, "legs");
-	require_arg(fcinfo, 1, "nowait");
-	require_writable("transfer_batch()");
-	legs = PG_GETARG_JSONB_P(0);
 	if (JB_ROOT_IS_SCALAR(legs) || !JB_ROOT_IS_ARRAY(legs))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("legs must be a JSON array of objects")));
-
-	nlegs = JB_ROOT_COUNT(legs);
-	specs = palloc0(sizeof(TgLegSpec) * Max(nlegs, 1));
-	results = palloc0(sizeof(TgLegResult) * Max(nlegs, 1));
-
-	i = 0;
+	*nlegs = JB_ROOT_COUNT(legs);
+	specs = palloc0(sizeof(TgLegSpec) * Max(*nlegs, 1));
 	it = JsonbIteratorInit(&legs->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
@@ -555,22 +523,18 @@ transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
 		parse_leg(v.val.binary.data, i + 1, &specs[i]);
 		i++;
 	}
+	return specs;
+}
 
-	idempotency_key = optional_idempotency_key(fcinfo, 2);
-	if (nlegs > 0)
-	{
-		TgRequest	req;
-
-		memset(&req, 0, sizeof(req));
-		req.legs = specs;
-		req.nlegs = nlegs;
-		req.nowait = PG_GETARG_BOOL(1);
-		req.is_batch = true;
-		req.idempotency_key = idempotency_key;
-		tg_execute(&req, results);
-	}
-
-	tupdesc = result_type(fcinfo);
+/* the batch's rows, one per leg, materialized */
+static void
+return_batch_rows(FunctionCallInfo fcinfo, ReturnSetInfo *rsinfo,
+				  TgLegResult *results, int nlegs)
+{
+	TupleDesc	tupdesc = result_type(fcinfo);
+	Tuplestorestate *store;
+	MemoryContext old;
+	int			i;
 
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	tupdesc = CreateTupleDescCopy(tupdesc);
@@ -592,5 +556,52 @@ transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = store;
 	rsinfo->setDesc = tupdesc;
+}
+
+/*
+ * transfer_batch(legs jsonb, nowait boolean DEFAULT false,
+ *				  idempotency_key text DEFAULT NULL)
+ *	 RETURNS TABLE (leg int, transfer_id bigint, from_balance numeric,
+ *					to_balance numeric)
+ *
+ * All legs or none, their rows locked in the global order (how, for each
+ * kind of call: docs/design.md, "How a call locks its rows").
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_transfer_batch);
+Datum
+transfer_guard_transfer_batch(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TgLegSpec  *specs;
+	TgLegResult *results;
+	int			nlegs;
+	const char *idempotency_key;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+
+	require_arg(fcinfo, 0, "legs");
+	require_arg(fcinfo, 1, "nowait");
+	require_writable("transfer_batch()");
+	specs = parse_legs(PG_GETARG_JSONB_P(0), &nlegs);
+	results = palloc0(sizeof(TgLegResult) * Max(nlegs, 1));
+
+	idempotency_key = optional_idempotency_key(fcinfo, 2);
+	if (nlegs > 0)
+	{
+		TgRequest	req;
+
+		memset(&req, 0, sizeof(req));
+		req.legs = specs;
+		req.nlegs = nlegs;
+		req.nowait = PG_GETARG_BOOL(1);
+		req.is_batch = true;
+		req.idempotency_key = idempotency_key;
+		tg_execute(&req, results);
+	}
+	return_batch_rows(fcinfo, rsinfo, results, nlegs);
 	return (Datum) 0;
 }
