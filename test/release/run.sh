@@ -107,8 +107,9 @@ fi
 # --- an unsupported server -------------------------------------------------
 
 # a copy, so that nothing of the work tree is touched even if the check fails
-mkdir "$work/old"
-(cd "$root" && tar -c Makefile transfer_guard.control src) | tar -x -C "$work/old"
+mkdir -p "$work/old/src"
+cp "$root/Makefile" "$root/transfer_guard.control" "$work/old/"
+cp "$root"/src/*.[ch] "$work/old/src/"
 out=$(make -C "$work/old" PG_CONFIG="$pg_config" MAJORVERSION=12 2>&1)
 status=$?
 check "the Makefile refuses PostgreSQL 12 before compiling anything" \
