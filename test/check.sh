@@ -480,7 +480,8 @@ tg_all()
 	local -A seconds
 
 	work=$(mktemp -d -t transfer_guard_all.XXXXXX)
-	trap 'rm -rf "$work"' EXIT
+	# expanded now: the trap runs after this function's locals are gone
+	trap "rm -rf $(printf '%q' "$work")" EXIT
 	for major in "${TG_ALL_MAJORS[@]}"; do
 		tg_say "PostgreSQL $major"
 		start=$SECONDS
