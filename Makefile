@@ -42,8 +42,26 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PostgreSQL 13 or later, said before anything is compiled (src/compat.h
+# says it again to a compiler reached some other way)
+TG_MIN_MAJOR = 13
+ifneq ($(shell test "$(firstword $(subst ., ,$(MAJORVERSION)))" -ge $(TG_MIN_MAJOR) 2>/dev/null && echo ok),ok)
+$(error transfer_guard requires PostgreSQL $(TG_MIN_MAJOR) or later, and $(PG_CONFIG) is PostgreSQL $(MAJORVERSION); choose another server with PG_CONFIG=/path/to/pg_config)
+endif
+
 EXTRA_CLEAN = output_iso results regression.diffs regression.out
 
 .PHONY: pgtap
 pgtap:
 	pg_prove --ext .sql -r test/pgtap
+
+# The release tarball, as PGXN takes it: the committed tree at HEAD (less
+# what .gitattributes marks export-ignore) under transfer_guard-VERSION/,
+# VERSION being META.json's.
+DISTVERSION = $(shell perl -MJSON::PP -0777 -ne 'print decode_json($$_)->{version}' $(srcdir)/META.json)
+DISTFILE = $(EXTENSION)-$(DISTVERSION).zip
+
+.PHONY: dist
+dist:
+	git -C $(srcdir) archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ \
+		--output=$(abspath $(DISTFILE)) HEAD

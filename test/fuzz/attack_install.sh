@@ -72,6 +72,11 @@ extension_objects()
 	   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'transfer_guard')
 	   AND d.deptype = 'e'
 	   AND o.type IN ('table', 'sequence', 'view', 'function', 'index', 'type')
+	   -- 18 records the implicit types too (row types of tables and views,
+	   -- array types), made with their owners and attacked through them
+	   AND NOT (d.classid = 'pg_type'::regclass AND d.objid IN (
+	            SELECT oid FROM pg_type
+	             WHERE typrelid <> 0 OR (typcategory = 'A' AND typelem <> 0)))
 	 ORDER BY 1, 2"
 }
 

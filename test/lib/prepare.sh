@@ -4,11 +4,13 @@
 # database: install the Debian packages that are missing, build the
 # extension, install it, and run a command inside a throwaway cluster.
 #
-# Everything targets PostgreSQL 15 explicitly, so a machine with several
-# server versions (or a /usr/bin/pg_config from another one) builds and tests
-# against the right one.
+# Everything targets one PostgreSQL major version explicitly, TG_PG_MAJOR
+# (default 15, Debian 12's), so a machine with several server versions (or a
+# /usr/bin/pg_config from another one) builds and tests against the right
+# one.  test/check.sh --pg sets it; the scripts the steps run read it too.
 
-TG_PG_MAJOR=15
+TG_PG_MAJOR=${TG_PG_MAJOR:-15}
+export TG_PG_MAJOR
 TG_PG_BINDIR=/usr/lib/postgresql/$TG_PG_MAJOR/bin
 TG_PG_CONFIG=$TG_PG_BINDIR/pg_config
 
@@ -27,14 +29,31 @@ TG_TEST_PACKAGES=(
 	"postgresql-$TG_PG_MAJOR-pgtap"
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
-	# test/clients: Django (with psycopg2, which Debian 12's Django 3.2
-	# uses), psycopg 3, asyncpg, asgiref; Node.js for node-postgres
+)
+
+# The clients step (test/clients): Django (with psycopg2, which Debian 12's
+# Django 3.2 uses), psycopg 3, asyncpg, asgiref; Node.js for node-postgres.
+TG_CLIENT_PACKAGES=(
 	python3-django
 	python3-psycopg2
 	python3-psycopg
 	python3-asyncpg
 	python3-asgiref
 	nodejs
+)
+
+# The release step: unzip, to look into the release tarball.
+TG_RELEASE_PACKAGES=(
+	unzip
+)
+
+# The deb step: building the Debian package (dpkg-buildpackage, debhelper,
+# pg_buildext from postgresql-server-dev-all) and running its autopkgtest.
+TG_DEB_PACKAGES=(
+	build-essential
+	dpkg-dev
+	debhelper
+	postgresql-server-dev-all
 )
 
 # The repository root: the parent of the directory holding this file.
@@ -93,11 +112,83 @@ tg_build()
 	fi
 }
 
-# Install the built extension into the PostgreSQL 15 installation.
+# Install the built extension into the PostgreSQL installation.
 tg_install()
 {
 	tg_say "install: make install"
 	tg_as_root make -s -C "$TG_ROOT" PG_CONFIG="$TG_PG_CONFIG" install
+}
+
+# pg_isolation_regress and isolationtester, which PGXS runs the isolation
+# tests with.  Debian ships them in postgresql-server-dev-NN from 14 on; for
+# 13 (Debian 11) they are built here, once, from Debian's source package of
+# the installed server (apt-get source, with the Sources index fetched into a
+# private directory, so that the machine's apt configuration stays as it is)
+# and installed where PGXS looks for them.  A few minutes; then nothing.
+tg_isolation_tools()
+{
+	local pgxs dir version work status=0
+
+	pgxs=$(dirname "$(dirname "$("$TG_PG_CONFIG" --pgxs)")")	# .../lib/pgxs/src
+	dir=$pgxs/test/isolation
+	if [ -x "$dir/pg_isolation_regress" ] && [ -x "$dir/isolationtester" ]; then
+		return 0
+	fi
+	tg_say "isolation: building pg_isolation_regress and isolationtester from postgresql-$TG_PG_MAJOR's source"
+	tg_install_packages bzip2 xz-utils || return
+	version=$(dpkg-query -W -f '${source:Version}' "postgresql-server-dev-$TG_PG_MAJOR") || return
+	work=$(mktemp -d -t tg_isolation.XXXXXX)
+	chmod 755 "$work"
+	(
+		set -e
+		cd "$work"
+		mkdir -p lists/partial cache/archives/partial
+		cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+			sed -n 's/^deb[[:space:]]/deb-src /p' >sources.list
+		if [ ! -s sources.list ]; then
+			echo "isolation: no \"deb\" line in /etc/apt/sources.list to take the source from" >&2
+			exit 1
+		fi
+		apt_opts=(-q -o Dir::Etc::SourceList="$work/sources.list"
+			-o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists="$work/lists"
+			-o Dir::Cache="$work/cache" -o APT::Sandbox::User=root)
+		tg_as_root apt-get "${apt_opts[@]}" update >/dev/null
+		tg_as_root apt-get "${apt_opts[@]}" source --download-only \
+			"postgresql-$TG_PG_MAJOR=$version" >/dev/null
+		tg_as_root chown -R "$(id -u):$(id -g)" "$work"
+		tar -xf postgresql-"$TG_PG_MAJOR"_*.orig.tar.*
+		cd postgresql-"$TG_PG_MAJOR".*/
+		./configure -q --without-readline --without-zlib >configure.log 2>&1 ||
+			{ tail -20 configure.log; exit 1; }
+		make -s -j"$(nproc)" -C src/test/isolation >make.log 2>&1 ||
+			{ tail -20 make.log; exit 1; }
+		tg_as_root install -d "$dir"
+		tg_as_root install -m 755 src/test/isolation/pg_isolation_regress \
+			src/test/isolation/isolationtester "$dir/"
+	) || status=$?
+	rm -rf "$work"
+	return $status
+}
+
+# Copy the work tree (tracked files and untracked ones that git does not
+# ignore, as they are on disk; the whole directory less build products when
+# it is no git checkout) to DEST: tg_copy_tree DEST
+tg_copy_tree()
+{
+	local dest=$1
+
+	mkdir -p "$dest" || return
+	if git -C "$TG_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$TG_ROOT" && git ls-files -z -co --exclude-standard |
+			while IFS= read -r -d '' f; do
+				if [ -e "$f" ]; then
+					printf '%s\0' "$f"
+				fi
+			done | tar -c --null -T - -f -) | tar -x -C "$dest"
+	else
+		(cd "$TG_ROOT" && tar -c --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+			--exclude=results --exclude=output_iso -f - .) | tar -x -C "$dest"
+	fi
 }
 
 # Packages, build, install: what both commands do first.  Arguments are the
@@ -117,7 +208,7 @@ tg_prepare()
 	tg_install
 }
 
-# Run a command inside a throwaway PostgreSQL 15 cluster.  pg_virtualenv
+# Run a command inside a throwaway cluster of TG_PG_MAJOR.  pg_virtualenv
 # creates the cluster (in a temporary directory, -t, even as root, so it never
 # collides with the machine's own clusters), exports PGHOST, PGPORT, PGUSER,
 # PGPASSWORD and PGDATABASE, runs the command, prints the server log if the

@@ -91,7 +91,7 @@ if [ "$in_cluster" = 0 ]; then
 	exit
 fi
 
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
+export PATH="/usr/lib/postgresql/${TG_PG_MAJOR:-15}/bin:$PATH"
 db=tg_stress
 auditors=2
 shapes=(			# accounts per table, transfer clients
@@ -159,6 +159,7 @@ fi
 
 shapes_passed=0
 shapes_failed=0
+pgbench_major=$(pgbench --version | sed -n 's/^pgbench (PostgreSQL) \([0-9]*\).*/\1/p')
 for shape in "${shapes[@]}"; do
 	read -r accounts clients <<<"$shape"
 	problems=()
@@ -188,7 +189,13 @@ for shape in "${shapes[@]}"; do
 
 	processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/transfer.out")
 	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/transfer.out")
-	tps=$(sed -n 's/^tps = \([0-9]*\.[0-9]\).*/\1/p' "$work/transfer.out")
+	if [ -z "$failed" ] && [ -n "$processed" ] && [ "$pgbench_major" -lt 15 ]; then
+		# pgbench before 15 has no such count: a failed transaction
+		# aborts its client, which "aborted" below counts
+		failed=0
+	fi
+	# before 14, two figures: with and without connecting; the last is the latter
+	tps=$(sed -n 's/^tps = \([0-9]*\.[0-9]\).*/\1/p' "$work/transfer.out" | tail -n 1)
 	# a client aborts on an unexpected error, or deliberately after it found
 	# a violation (stress_fail)
 	aborted=$(cat "$work/transfer.err" "$work/audit.err" | grep -cE 'client [0-9]+ (script [0-9]+ )?aborted' || true)

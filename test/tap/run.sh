@@ -1,7 +1,8 @@
 #!/bin/bash
 #
 # test/tap/run.sh -- the crash recovery tests, with PostgreSQL's Perl TAP
-# framework (PostgreSQL::Test::Cluster, from postgresql-server-dev-15)
+# framework (PostgreSQL::Test::Cluster, or PostgresNode before 15, from
+# postgresql-server-dev-NN; test/tap/lib/TgTap.pm takes either)
 #
 #     test/tap/run.sh                   every test/tap/t/*.pl
 #     test/tap/run.sh t/002_crash_asynchronous_commit.pl
@@ -9,7 +10,8 @@
 #     test/check.sh crash               as a step of the test suite
 #
 # Each test makes its own clusters (initdb in a temporary directory) and uses
-# the transfer_guard extension as installed for PostgreSQL 15; it does not
+# the transfer_guard extension as installed for PostgreSQL TG_PG_MAJOR
+# (default 15, as test/check.sh --pg sets it); it does not
 # use the cluster of test/check.sh.  PostgreSQL refuses to run as root, so
 # when run as root the tests run as the "postgres" user, from a copy of
 # test/tap in a temporary directory that user owns.  The framework keeps its
@@ -17,19 +19,25 @@
 # when every test passed and kept (its path printed) when one failed.
 #
 # Needs prove (perl), IPC::Run (libipc-run-perl) and
-# postgresql-server-dev-15; test/check.sh installs them.
+# postgresql-server-dev-NN; test/check.sh installs them.
 #
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-pgbin=/usr/lib/postgresql/15/bin
+major=${TG_PG_MAJOR:-15}
+pgbin=/usr/lib/postgresql/$major/bin
 pgxs=$(dirname "$(dirname "$("$pgbin/pg_config" --pgxs)")")	# .../lib/pgxs/src
 perl_lib=$pgxs/test/perl
 pg_regress=$pgxs/test/regress/pg_regress
 
-for f in "$perl_lib/PostgreSQL/Test/Cluster.pm" "$pg_regress"; do
+if [ -e "$perl_lib/PostgreSQL/Test/Cluster.pm" ]; then
+	cluster_pm=$perl_lib/PostgreSQL/Test/Cluster.pm
+else
+	cluster_pm=$perl_lib/PostgresNode.pm		# before 15
+fi
+for f in "$cluster_pm" "$pg_regress"; do
 	if [ ! -e "$f" ]; then
-		echo "test/tap/run.sh: $f is missing (install postgresql-server-dev-15)" >&2
+		echo "test/tap/run.sh: $f is missing (install postgresql-server-dev-$major)" >&2
 		exit 2
 	fi
 done

@@ -52,8 +52,7 @@ use strict;
 use warnings;
 
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
-use PostgreSQL::Test::Utils;
+use TgTap;
 use Test::More;
 use Time::HiRes qw(usleep);
 
@@ -82,7 +81,7 @@ sub run_series
 	my $sync = $p{synchronous_commit};
 	my $durable = $sync eq 'on';
 
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $node = TgTap::new_node($name);
 	$node->init;
 	$node->append_conf('postgresql.conf', qq{
 synchronous_commit = $sync
@@ -105,7 +104,7 @@ CREATE TABLE acked_log (
 );
 });
 
-	my $dir = PostgreSQL::Test::Utils::tempdir("${name}_clients");
+	my $dir = TgTap::tempdir("${name}_clients");
 	my %fig = (crashes => 0, acknowledged => 0, lost => 0, refused => 0,
 		unacknowledged_committed => 0, checks => 0, kill_all => 0,
 		kill_backend => 0);
@@ -130,7 +129,7 @@ CREATE TABLE acked_log (
 				out => $out,
 				err => $err,
 				h => IPC::Run::start(\@cmd, '<', \undef, '>', $out, '2>', $err,
-					IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default)),
+					IPC::Run::timeout($TgTap::timeout_default)),
 			};
 		}
 
@@ -409,7 +408,7 @@ sub crash
 {
 	my ($node, $how) = @_;
 	my $pidfile = $node->data_dir . '/postmaster.pid';
-	my ($postmaster) = split /\n/, slurp_file($pidfile);
+	my ($postmaster) = split /\n/, TgTap::slurp_file($pidfile);
 
 	if ($how eq 'kill_backend')
 	{
