@@ -1,0 +1,17 @@
+-- claim: a NaN amount is refused (22023); in plain SQL NaN passes the floor (NaN sorts above every number) and is stored (documented)
+-- role: tgd_alice
+-- @setup
+CREATE TABLE t (id int PRIMARY KEY, balance numeric NOT NULL);
+INSERT INTO t VALUES (1, 100), (2, 50);
+SELECT guard('t', 'balance');
+GRANT SELECT, UPDATE ON t TO tgd_alice;
+-- @ext
+SELECT * FROM transfer('t', 1, 2, 'NaN');
+-- @plain
+BEGIN;
+SELECT tgd.found(count(*), 2) FROM (SELECT FROM t WHERE id IN (1, 2) ORDER BY id FOR NO KEY UPDATE) l;
+WITH u AS (UPDATE t SET balance = balance - 'NaN'::numeric WHERE id = 1 AND balance - 'NaN'::numeric >= 0 RETURNING 1)
+SELECT tgd.limited(count(*)) FROM u;
+WITH u AS (UPDATE t SET balance = balance + 'NaN'::numeric WHERE id = 2 RETURNING 1)
+SELECT tgd.limited(count(*)) FROM u;
+COMMIT;

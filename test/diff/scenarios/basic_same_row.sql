@@ -1,0 +1,17 @@
+-- claim: from = to is refused (22023); two plain UPDATEs of one row succeed
+-- role: tgd_alice
+-- @setup
+CREATE TABLE t (id int PRIMARY KEY, balance numeric NOT NULL);
+INSERT INTO t VALUES (1, 100), (2, 50);
+SELECT guard('t', 'balance');
+GRANT SELECT, UPDATE ON t TO tgd_alice;
+-- @ext
+SELECT * FROM transfer('t', 1, 1, 10);
+-- @plain
+BEGIN;
+SELECT tgd.found(count(*), 1) FROM (SELECT FROM t WHERE id IN (1, 1) ORDER BY id FOR NO KEY UPDATE) l;
+WITH u AS (UPDATE t SET balance = balance - 10 WHERE id = 1 AND balance - 10 >= 0 RETURNING 1)
+SELECT tgd.limited(count(*)) FROM u;
+WITH u AS (UPDATE t SET balance = balance + 10 WHERE id = 1 RETURNING 1)
+SELECT tgd.limited(count(*)) FROM u;
+COMMIT;

@@ -1,0 +1,17 @@
+-- claim: without SELECT on the key column the call is refused (42501), as WHERE id = ... is
+-- role: tgd_alice
+-- @setup
+CREATE TABLE t (id int PRIMARY KEY, balance numeric NOT NULL, note text);
+INSERT INTO t VALUES (1, 100, 'a'), (2, 50, 'b');
+SELECT guard('t', 'balance');
+GRANT SELECT (balance), UPDATE (balance) ON t TO tgd_alice;
+-- @ext
+SELECT * FROM transfer('t', 1, 2, 10);
+-- @plain
+BEGIN;
+SELECT tgd.found(count(*), 2) FROM (SELECT FROM t WHERE id IN (1, 2) ORDER BY id FOR NO KEY UPDATE) l;
+WITH u AS (UPDATE t SET balance = balance - 10 WHERE id = 1 AND balance - 10 >= 0 RETURNING 1)
+SELECT tgd.limited(count(*)) FROM u;
+WITH u AS (UPDATE t SET balance = balance + 10 WHERE id = 2 RETURNING 1)
+SELECT tgd.limited(count(*)) FROM u;
+COMMIT;
