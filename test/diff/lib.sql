@@ -1,13 +1,14 @@
 --
--- test/diff/lib.sql -- helpers of the differential test, installed once into
--- the template database that every scenario's twins are cloned from
+-- test/diff/lib.sql -- helpers of the differential test, installed into
+-- the template database from which each worker makes its twin databases
 --
--- Schema tgd, usable by every role.  Three helpers are the careful client's
+-- Schema tgd, usable by every role.  Two helpers are the careful client's
 -- own checks on the plain side (test/diff/run.sh says what "equivalent"
 -- means); one turns try_transfer()'s status into the error the same
 -- decision raises on the plain side; two read the outcome of a run as the
--- superuser: tgd.snapshot() (every user table, row by row) and
--- tgd.journal_keys() (journal keys spelled otherwise than the row's key).
+-- superuser: tgd.snapshot() (every user table, row by row, and the guards)
+-- and tgd.journal_keys() (journal keys spelled otherwise than the row's
+-- key, journaled balances that are not the stored ones).
 --
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -111,8 +112,11 @@ $$;
 -- Journal rows whose from_key or to_key is not the text of the row's own
 -- key (key::text, what a reconciliation joins on, as README's example
 -- does), or that address no row; and rows whose last journaled balance is
--- not the balance they hold.  The row is found by the key column the guard
--- recorded, comparing in the key's type and collation.
+-- not the balance they hold (scenarios change journaled rows through the
+-- extension only, so the last leg that touched a row saw its last
+-- balance).  The row is found by the key column the guard recorded,
+-- comparing in the key's type and collation; the balance column by the
+-- name the journal gives it, unless it has been renamed since.
 CREATE FUNCTION tgd.journal_keys() RETURNS SETOF text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -120,19 +124,16 @@ DECLARE
 	side text;
 	rel regclass;
 	recorded text;
+	col name;
+	bal numeric;
 	keycol name;
 	keytype text;
 	canonical text;
-	col name;
-	bal numeric;
 	stored text;
-	last_balances text[] := '{}';
-	i int;
+	latest jsonb := '{}';		-- "table|column|key" -> the last balance
+	item record;
 BEGIN
 	FOR j IN SELECT * FROM transfer_guard_journal ORDER BY transfer_id LOOP
-		-- leg by leg: the balances it records must be the stored ones when
-		-- no later leg touched the row (scenarios change journaled rows
-		-- through transfer() only, so the last leg's balance is the last)
 		FOREACH side IN ARRAY ARRAY['from', 'to'] LOOP
 			IF side = 'from' THEN
 				rel := j.from_table;
@@ -145,24 +146,9 @@ BEGIN
 				col := j.to_column;
 				bal := j.to_balance;
 			END IF;
-			IF EXISTS (SELECT FROM transfer_guard_journal l
-						WHERE l.transfer_id > j.transfer_id
-						  AND ((l.from_table = rel AND l.from_column = col AND l.from_key = recorded)
-							OR (l.to_table = rel AND l.to_column = col AND l.to_key = recorded))) THEN
-				CONTINUE;
-			END IF;
-			last_balances := last_balances || ARRAY[[rel::text, col::text, recorded, bal::text]];
-		END LOOP;
-	END LOOP;
-	FOR j IN SELECT * FROM transfer_guard_journal ORDER BY transfer_id LOOP
-		FOREACH side IN ARRAY ARRAY['from', 'to'] LOOP
-			IF side = 'from' THEN
-				rel := j.from_table;
-				recorded := j.from_key;
-			ELSE
-				rel := j.to_table;
-				recorded := j.to_key;
-			END IF;
+			-- the journal keeps the history of tables dropped since
+			CONTINUE WHEN NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = rel);
+			keycol := NULL;
 			SELECT g.key_column INTO keycol FROM transfer_guards g
 			 WHERE g.tbl = rel AND g.key_column IS NOT NULL LIMIT 1;
 			IF keycol IS NULL THEN
@@ -171,6 +157,7 @@ BEGIN
 				CONTINUE;
 			END IF;
 			-- the type without a typmod (character, not character(1))
+			keytype := NULL;
 			SELECT format('%I.%I', n.nspname, y.typname) INTO keytype
 			  FROM pg_attribute a
 			  JOIN pg_type y ON y.oid = a.atttypid
@@ -186,33 +173,29 @@ BEGIN
 			IF canonical IS NULL THEN
 				RETURN NEXT format('journal leg %s: %s_key %L of %s matches no row',
 								   j.leg, side, recorded, rel);
-			ELSIF canonical IS DISTINCT FROM recorded THEN
+				CONTINUE;
+			END IF;
+			IF canonical IS DISTINCT FROM recorded THEN
 				RETURN NEXT format('journal leg %s: %s_key %L of %s, but the row''s %I::text is %L',
 								   j.leg, side, recorded, rel, keycol, canonical);
 			END IF;
+			latest := latest || jsonb_build_object(concat_ws('|', rel::text, col, canonical),
+				jsonb_build_object('rel', rel::text, 'col', col, 'keycol', keycol,
+								   'keytype', keytype, 'key', canonical, 'bal', bal));
 		END LOOP;
 	END LOOP;
-	FOR i IN 1 .. coalesce(array_length(last_balances, 1), 0) LOOP
-		rel := last_balances[i][1]::regclass;
-		SELECT g.key_column INTO keycol FROM transfer_guards g
-		 WHERE g.tbl = rel AND g.key_column IS NOT NULL LIMIT 1;
-		SELECT format('%I.%I', n.nspname, y.typname) INTO keytype
-		  FROM pg_attribute a
-		  JOIN pg_type y ON y.oid = a.atttypid
-		  JOIN pg_namespace n ON n.oid = y.typnamespace
-		 WHERE a.attrelid = rel AND a.attname = keycol AND NOT a.attisdropped;
-		CONTINUE WHEN keytype IS NULL;		-- reported above
-		-- the journal names the column as it was called then
+	FOR item IN SELECT value AS v FROM jsonb_each(latest) ORDER BY key COLLATE "C" LOOP
+		rel := (item.v->>'rel')::regclass;
 		CONTINUE WHEN NOT EXISTS (SELECT FROM pg_attribute a
-								   WHERE a.attrelid = rel AND a.attname = last_balances[i][2]
+								   WHERE a.attrelid = rel AND a.attname = item.v->>'col'
 									 AND NOT a.attisdropped);
-		EXECUTE format('SELECT %I::text FROM %s WHERE %I = $1::%s',
-					   last_balances[i][2], rel, keycol, keytype)
-		   INTO stored USING last_balances[i][3];
-		IF stored IS DISTINCT FROM last_balances[i][4] THEN
-			RETURN NEXT format('journal: the last leg of %s.%I key %L records balance %s, the row holds %s',
-							   rel, last_balances[i][2], last_balances[i][3],
-							   last_balances[i][4], coalesce(stored, 'no row'));
+		EXECUTE format('SELECT %I::text FROM %s WHERE %I = $1::%s', item.v->>'col', rel,
+					   item.v->>'keycol', item.v->>'keytype')
+		   INTO stored USING item.v->>'key';
+		IF stored IS DISTINCT FROM item.v->>'bal' THEN
+			RETURN NEXT format('journal: the last leg of %s.%I, key %L, records balance %s; the row holds %s',
+							   rel, item.v->>'col', item.v->>'key', item.v->>'bal',
+							   coalesce(stored, 'no row'));
 		END IF;
 	END LOOP;
 END;

@@ -244,14 +244,14 @@ load_allowed()
 		esac
 		text=$(readme_section "$section")
 		if [ -z "$section" ] || [ -z "$text" ]; then
-			echo "not ok - $f: no section \"$section\" (in README.md unless a file is named)"
+			echo "not ok - $f: README.md has no section \"$section\""
 			failed=$((failed + 1))
 			continue
 		fi
 		phrase=$(tr -s '[:space:]' ' ' <<<"$phrase")
 		phrase=$(trim "$phrase")
 		if [ -z "$phrase" ] || [[ $text != *"$phrase"* ]]; then
-			echo "not ok - $f: section \"$section\" does not say \"$phrase\""
+			echo "not ok - $f: README.md section \"$section\" does not say \"$phrase\""
 			failed=$((failed + 1))
 			continue
 		fi
@@ -351,7 +351,8 @@ reset_sql()
 # the scenario.  The runs themselves are new sessions each.  The session
 # answers each batch of commands with a line on a second FIFO (its
 # LAST_ERROR_SQLSTATE), which the worker waits for without polling.
-#   admin_start SIDE DB DIR: input fd admin_in_SIDE, answers admin_out_SIDE
+#   admin_start SIDE DB DIR: input fd admin_in_SIDE, answers admin_out_SIDE,
+#   process admin_pid_SIDE
 admin_start()
 {
 	local side=$1 db=$2 dir=$3 fd
@@ -359,6 +360,7 @@ admin_start()
 	mkfifo "$dir/in" "$dir/answer"
 	PGOPTIONS='-c client_min_messages=warning -c synchronous_commit=off' \
 		psql -X -q -d "$db" -f "$dir/in" >"$dir/out" 2>"$dir/err" &
+	eval "admin_pid_$side=$!"
 	# read-write: opening does not wait for the writer, and the session's
 	# "\o answer" never waits for a reader
 	exec {fd}<>"$dir/answer"
@@ -368,21 +370,21 @@ admin_start()
 	printf '%s\n' '\pset tuples_only on' '\pset format unaligned' >&"$fd"
 }
 
-# Send the commands read from stdin to SIDE's admin session and wait for
-# them: admin_do SIDE DIR.  Fails if any of them failed (its error is in
-# DIR/err) or no answer came within a minute.
+# Send the commands given (one line each) to SIDE's admin session and wait
+# for them: admin_do SIDE DIR COMMAND....  Fails if any of them failed (its
+# error is in DIR/err) or no answer came within a minute.
 admin_do()
 {
-	local side=$1 dir=$2 in=admin_in_$1 out=admin_out_$1 answer
+	local side=$1 dir=$2 in=admin_in_$1 out=admin_out_$1 pid=admin_pid_$1 answer
 	in=${!in}
 	out=${!out}
-	{
-		echo '\set LAST_ERROR_SQLSTATE 00000'
-		cat
-		echo "\\o $dir/answer"
-		echo '\qecho :LAST_ERROR_SQLSTATE'
-		echo '\o'
-	} >&"$in"
+	shift 2
+	if ! kill -0 "${!pid}" 2>/dev/null; then
+		echo "the admin session of the $side twin has ended" >>"$dir/err"
+		return 1
+	fi
+	printf '%s\n' '\set LAST_ERROR_SQLSTATE 00000' "$@" "\\o $dir/answer" \
+		'\qecho :LAST_ERROR_SQLSTATE' '\o' >&"$in"
 	if ! read -r -t 60 -u "$out" answer; then
 		echo "no answer from the admin session of the $side twin" >>"$dir/err"
 		return 1
@@ -429,8 +431,7 @@ hold_close()
 prepare_side()
 {
 	local side=$1 d=$2 a=$3
-	if ! { reset_sql; cat "$d/setup.sql"; echo 'COMMIT;'; echo 'RESET ROLE;'; } |
-		admin_do "$side" "$a"; then
+	if ! admin_do "$side" "$a" "\\i $work/reset.sql" "\\i $d/setup.sql" 'COMMIT;' 'RESET ROLE;'; then
 		: >"$d/$side.setup.failed"
 	fi
 }
@@ -443,18 +444,15 @@ prepare_side()
 run_side()
 {
 	local side=$1 db=$2 d=$3 a=$4 role=$5 iso=$6 status=0 code line
-	{
-		echo '\set VERBOSITY verbose'
-		[ -n "$role" ] && echo "SET ROLE $role;"
-		echo "SET default_transaction_isolation = '$iso';"
-		cat "$d/$side.sql"
-	} >"$d/$side.run.sql"
+	local setrole=()
+	[ -n "$role" ] && setrole=(-c "SET ROLE $role")
 	if [ -s "$d/hold.sql" ]; then
 		hold_open "$db" "$d" >"$d/$side.harness" 2>&1 || return 1
 		: >"$d/$side.harness"
 	fi
 	PGOPTIONS='-c client_min_messages=notice -c search_path=sc,public' \
-		psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$d/$side.run.sql" \
+		psql -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$db" "${setrole[@]}" \
+		-c "SET default_transaction_isolation = '$iso'" -f "$d/$side.sql" \
 		>"$d/$side.stdout" 2>"$d/$side.stderr" || status=$?
 	if [ -s "$d/hold.sql" ]; then
 		hold_close
@@ -479,14 +477,8 @@ run_side()
 		*) code="psql-status-$status" ;;
 	esac
 	echo "$code" >"$d/$side.outcome"
-	if ! admin_do "$side" "$a" <<-EOF; then
-		RESET ROLE;
-		\\o $d/$side.state
-		SELECT * FROM tgd.snapshot();
-		\\o $d/$side.journal
-		SELECT * FROM tgd.journal_keys();
-		\\o
-		EOF
+	if ! admin_do "$side" "$a" 'RESET ROLE;' "\\o $d/$side.state" 'SELECT * FROM tgd.snapshot();' \
+		"\\o $d/$side.journal" 'SELECT * FROM tgd.journal_keys();' '\o'; then
 		{ echo "reading the twin after the run failed:"; tail -20 "$a/err"; } >"$d/$side.harness"
 		return 1
 	fi
@@ -729,6 +721,7 @@ if ! { wait_unused "$base"
 	exit 1
 fi
 
+reset_sql >"$work/reset.sql"
 load_allowed
 load_known
 
@@ -749,6 +742,11 @@ for file in "${files[@]}"; do
 	fi
 	selected+=("$file")
 done
+if [ ${#selected[@]} -eq 0 ]; then
+	echo "not ok - differential: no scenario selected"
+	echo "differential: $passed passed, $((failed + 1)) failed"
+	exit 1
+fi
 [ "$jobs" -le "${#selected[@]}" ] || jobs=${#selected[@]}
 
 # the scenarios dealt round-robin to the workers, reported in name order
