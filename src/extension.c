@@ -108,13 +108,6 @@ tg_extension_generation(void)
 	return tg_ext_generation;
 }
 
-/* is relid one of the extension's relations, as last looked up? */
-bool
-tg_is_extension_relation(Oid relid)
-{
-	return is_extension_relation(relid);
-}
-
 /*
  * The schema the extension was created in, from pg_extension.
  */
@@ -206,8 +199,8 @@ tg_sequence_oid(void)
  * caller restores the saved identity; an error restores it by itself, at
  * (sub)transaction abort.
  */
-void
-tg_become_extension_owner(Oid *save_userid, int *save_sec_context)
+static void
+become_extension_owner(Oid *save_userid, int *save_sec_context)
 {
 	HeapTuple	tup;
 	Oid			owner;
@@ -254,7 +247,7 @@ tg_spi_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
 	int			save_sec_context;
 	int			rc;
 
-	tg_become_extension_owner(&save_userid, &save_sec_context);
+	become_extension_owner(&save_userid, &save_sec_context);
 	rc = SPI_execute_plan(plan, values, nulls, false, tcount);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return rc;

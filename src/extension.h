@@ -41,10 +41,8 @@ extern char *tg_extension_relation_name(const char *name);
 extern Oid	tg_registry_oid(void);
 extern Oid	tg_sequence_oid(void);
 extern bool tg_journal_available(void);
-extern bool tg_is_extension_relation(Oid relid);
 extern uint64 tg_extension_generation(void);
 extern NameData *tg_caller(void);
-extern void tg_become_extension_owner(Oid *save_userid, int *save_sec_context);
 extern SPIPlanPtr tg_extension_plan(TgExtensionStatement *stmt,
 									const char *relname, const char *sqlfmt,
 									int nargs, Oid *argtypes);

@@ -391,8 +391,8 @@ tg_find_key_column(Relation rel, AttrNumber wanted, bool *ambiguous)
  * The unique index that makes attnum the row key: the primary key's if it
  * qualifies, else the first usable one.  Rows are looked up through it.
  */
-Oid
-tg_key_index_oid(Relation rel, AttrNumber attnum)
+static Oid
+key_index_oid(Relation rel, AttrNumber attnum)
 {
 	int			n;
 	KeyIndex   *keys = usable_key_indexes(rel, &n);
@@ -447,7 +447,7 @@ set_key_index(TgTable *table, Relation rel)
 	Oid			opcintype;
 	Oid			eqop;
 
-	table->key_index = tg_key_index_oid(rel, table->key_attnum);
+	table->key_index = key_index_oid(rel, table->key_attnum);
 	index = index_open(table->key_index, AccessShareLock);
 	opfamily = index->rd_opfamily[0];
 	opcintype = index->rd_opcintype[0];

@@ -20,7 +20,6 @@
 
 extern AttrNumber tg_find_key_column(Relation rel, AttrNumber wanted,
 									 bool *ambiguous);
-extern Oid	tg_key_index_oid(Relation rel, AttrNumber attnum);
 pg_noreturn extern void tg_raise_no_key(Relation rel, const char *key_column,
 										bool ambiguous);
 extern void tg_key_describe(TgTable *table, Relation rel, AttrNumber key_attnum);
