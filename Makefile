@@ -8,6 +8,7 @@ MODULE_big = transfer_guard
 OBJS = \
 	src/amount.o \
 	src/checks.o \
+	src/citus.o \
 	src/colref.o \
 	src/engine.o \
 	src/exec.o \
@@ -65,3 +66,7 @@ DISTFILE = $(EXTENSION)-$(DISTVERSION).zip
 dist:
 	git -C $(srcdir) archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ \
 		--output=$(abspath $(DISTFILE)) HEAD
+
+# Every module's object depends on the headers: a changed struct in one
+# (table.h, request.h) must rebuild every file that reads it.
+$(OBJS): $(wildcard src/*.h)

@@ -36,6 +36,7 @@
 
 #include "amount.h"
 #include "checks.h"
+#include "citus.h"
 #include "engine.h"
 #include "exec.h"
 #include "extension.h"
@@ -121,6 +122,7 @@ typedef struct OpState
 	OpLeg	   *legs;
 	TgLegRecord *records;		/* the legs as recorded */
 	bool		journal;		/* some leg is journaled */
+	bool		citus;			/* some table is a Citus table */
 	bool		is_batch;
 	bool		try_mode;		/* business outcomes as a status */
 	TgLockMode	lock_mode;		/* how statements and try calls lock */
@@ -354,16 +356,13 @@ row_read(OpState *st, OpTable *ot, OpRow *row, RowSource *src, Datum held_key)
 		row->balance[c] = row->start[c];
 }
 
-/*
- * Lock the rows of one table with the statement, in key order, and read
- * the balances of the columns the legs use.  Rows that are not returned
- * stay !found: they do not exist, are hidden, or (SKIP LOCKED) are busy.
- */
+/* lock_table_rows() for the rows with these keys, with one statement */
 static void
-lock_table_rows(OpState *st, OpTable *ot, TgLockMode mode)
+lock_rows_with(OpState *st, OpTable *ot, TgLockMode mode, Datum *keys,
+			   int nkeys)
 {
 	SPITupleTable *tuptable = tg_stmt_lock(ot->table, mode, ot->mask,
-										   row_keys(ot), ot->nrows);
+										   keys, nkeys);
 	RowSource	src = {NULL, NULL, tuptable->tupdesc, 2};
 	uint64		i;
 
@@ -381,6 +380,26 @@ lock_table_rows(OpState *st, OpTable *ot, TgLockMode mode)
 		row_read(st, ot, row, &src, key);
 	}
 	SPI_freetuptable(tuptable);
+}
+
+/*
+ * Lock the rows of one table with the statement, in key order, and read
+ * the balances of the columns the legs use.  Rows that are not returned
+ * stay !found: they do not exist, are hidden, or (SKIP LOCKED) are busy.
+ * A Citus table's rows are locked one statement per key, in key order,
+ * each routed to the shard that holds the row.
+ */
+static void
+lock_table_rows(OpState *st, OpTable *ot, TgLockMode mode)
+{
+	Datum	   *keys = row_keys(ot);
+	int			r;
+
+	if (ot->table->placement == TG_PLACE_LOCAL)
+		lock_rows_with(st, ot, mode, keys, ot->nrows);
+	else
+		for (r = 0; r < ot->nrows; r++)
+			lock_rows_with(st, ot, mode, &keys[r], 1);
 }
 
 /* a row the row path read or locked */
@@ -1049,7 +1068,9 @@ open_tables(OpState *st)
 
 		ot->rel = relation_open(ot->table->relid, RowExclusiveLock);
 		tg_check_privileges(ot->table, ot->rel, ot->mask);
-		ot->rowpath = tg_row_path_usable(ot->rel, ot->table, ot->mask);
+		ot->rowpath = ot->table->placement == TG_PLACE_LOCAL &&
+			tg_row_path_usable(ot->rel, ot->table, ot->mask);
+		st->citus |= ot->table->placement == TG_PLACE_CITUS;
 	}
 }
 
@@ -1237,6 +1258,8 @@ record(OpState *st, TgLegResult *results)
 
 	if (!st->journal && key == NULL)
 		return;
+	if (st->citus)
+		tg_citus_two_phase_commit();	/* the records commit with the rows */
 	for (i = 0; i < st->nlegs; i++)
 	{
 		OpLeg	   *leg = &st->legs[i];

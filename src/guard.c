@@ -26,6 +26,7 @@
 #include "utils/rel.h"
 
 #include "amount.h"
+#include "citus.h"
 #include "colref.h"
 #include "extension.h"
 #include "guard.h"
@@ -345,6 +346,7 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 	tg_check_no_guarded_relative(rel);
 	attnum = check_balance_column(rel, colname);
 	key_attnum = choose_key_column(rel, rows, key_column, attnum);
+	(void) tg_citus_placement(rel, key_attnum);	/* raises if unsupported */
 	if (key_attnum == attnum)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

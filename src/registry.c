@@ -51,6 +51,7 @@
 #include "utils/typcache.h"
 
 #include "amount.h"
+#include "citus.h"
 #include "colref.h"
 #include "extension.h"
 #include "keys.h"
@@ -603,6 +604,7 @@ build_table(Oid relid)
 	table->use_only = rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE;
 
 	tg_key_describe(table, rel, key_attnum);
+	table->placement = tg_citus_placement(rel, key_attnum);
 
 	table->columns = palloc0(sizeof(TgColumn) * list_length(rows));
 	foreach(lc, rows)
@@ -719,7 +721,14 @@ tg_get_table(Oid relid, bool missing_ok)
 			hash_search(tg_tables, &relid, HASH_REMOVE, NULL);
 		}
 		if (!missing_ok)
+		{
+			/* on a Citus worker, the guards are the coordinator's */
+			Relation	rel = relation_open(relid, NoLock);
+
+			(void) tg_citus_placement(rel, InvalidAttrNumber);
+			relation_close(rel, NoLock);
 			raise_unguarded_table(relid, false);
+		}
 	}
 	return table;
 }

@@ -88,11 +88,15 @@ keep_plan(TgTable *table, TgMaskPlan **list, int mode, uint64 mask,
  * guarded columns in mask:
  *	 SELECT key, col1, ... FROM [ONLY] tbl WHERE key = ANY ($1)
  *	 ORDER BY key FOR NO KEY UPDATE [NOWAIT | SKIP LOCKED]
+ * For a Citus table, one row, by a key Citus routes to its shard:
+ *	 SELECT key, col1, ... FROM [ONLY] tbl WHERE key = $1
+ *	 FOR NO KEY UPDATE [NOWAIT | SKIP LOCKED]
  */
 static SPIPlanPtr
 lock_plan(TgTable *table, TgLockMode mode, uint64 mask)
 {
 	static const char *const suffix[TG_STATEMENT_LOCK_MODES] = {"", " NOWAIT", " SKIP LOCKED"};
+	bool		single = table->placement != TG_PLACE_LOCAL;
 	TgMaskPlan *mp;
 	StringInfoData sql;
 	const char *key;
@@ -110,12 +114,16 @@ lock_plan(TgTable *table, TgLockMode mode, uint64 mask)
 		if (mask & (UINT64CONST(1) << i))
 			appendStringInfo(&sql, ", %s",
 							 quote_identifier(NameStr(table->columns[i].name)));
-	appendStringInfo(&sql,
-					 " FROM %s WHERE %s %s ANY ($1) ORDER BY %s FOR NO KEY UPDATE%s",
-					 qualified_table(table), key, key_eq_operator(table), key,
-					 suffix[mode]);
+	appendStringInfo(&sql, " FROM %s WHERE %s %s ", qualified_table(table),
+					 key, key_eq_operator(table));
+	if (single)
+		appendStringInfo(&sql, "$1 FOR NO KEY UPDATE%s", suffix[mode]);
+	else
+		appendStringInfo(&sql, "ANY ($1) ORDER BY %s FOR NO KEY UPDATE%s",
+						 key, suffix[mode]);
 
-	plan = tg_prepare_kept(sql.data, 1, &table->key_arraytypid);
+	plan = tg_prepare_kept(sql.data, 1,
+						   single ? &table->key_basetypid : &table->key_arraytypid);
 	keep_plan(table, &table->lock_plans, mode, mask, plan);
 	return plan;
 }
@@ -191,10 +199,18 @@ update_plan(TgTable *table, uint64 mask)
 	return plan;
 }
 
-/* keys as an array of the key's base type, the statements' parameter */
+/*
+ * The lock statement's parameter: the keys as an array of the key's base
+ * type; for a Citus table, the one key itself.
+ */
 static Datum
 key_array(TgTable *table, Datum *keys, int nkeys)
 {
+	if (table->placement != TG_PLACE_LOCAL)
+	{
+		Assert(nkeys == 1);
+		return keys[0];
+	}
 	return PointerGetDatum(construct_array(keys, nkeys, table->key_basetypid,
 										   table->key_typlen,
 										   table->key_typbyval,

@@ -47,6 +47,18 @@ typedef enum TgLockMode
 #define TG_STATEMENT_LOCK_MODES	(TG_LOCK_SKIP + 1)
 
 /*
+ * Where a table's rows are: in the relation this server opens, or in
+ * shards that Citus routes each single-key statement to (citus.c).  The
+ * rows of a Citus table are locked and updated one key per statement,
+ * never through the row path.
+ */
+typedef enum TgPlacement
+{
+	TG_PLACE_LOCAL,
+	TG_PLACE_CITUS
+} TgPlacement;
+
+/*
  * One guarded balance column of a table, as the registry and the catalogs
  * described it when the cache entry was built.
  */
@@ -96,6 +108,7 @@ typedef struct TgTable
 	bool		valid;			/* cleared by the relcache callback */
 	uint64		ext_generation; /* tg_extension_generation() when built */
 	bool		use_only;		/* not partitioned: statements say ONLY */
+	TgPlacement placement;		/* Citus: one key per statement */
 
 	/* the row key: a single-column primary key or unique index */
 	AttrNumber	key_attnum;

@@ -25,6 +25,7 @@ LAYERS=(
 	colref			# the transfer_guard_column type
 	exec			# kept SPI plans, executor state, the row_path switch
 	extension		# the extension's own objects, acting as their owner
+	citus			# tables that Citus distributes, read from its catalogs
 	registry		# the registry and the per-backend cache of guarded tables
 	rows			# the row path: access methods, no statements
 	statements		# the statement path: SPI statements, kept plans
