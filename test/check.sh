@@ -24,7 +24,8 @@
 # version.  The exit status is 0 only if nothing failed.
 #
 # Without steps named, each version runs the steps of STEPS below except:
-# clients and release run on 15 only, deb on 15 and 17 (see TG_*_MAJORS).
+# clients, differential, citus and release run on 15 only, deb on 15 and 17
+# (see TG_*_MAJORS).
 #
 # Compiler warnings are errors when CI=true (unless PG_CFLAGS is given), or
 # when the caller passes PG_CFLAGS containing -Werror; a plain run builds with
@@ -69,6 +70,9 @@ TG_CLIENTS_MAJORS=(15)
 # trigger timing among them, which 13 does not have).
 TG_DIFFERENTIAL_MAJORS=(15)
 TG_RELEASE_MAJORS=(15)
+# The versions whose default run includes the citus step: Citus 13.2
+# supports 15, 16 and 17; it is built from source (../shared/citus) on 15.
+TG_CITUS_MAJORS=(15)
 TG_DEB_MAJORS=(15 17)
 
 # The steps, in the order they run.  Each is a function step_<name> below,
@@ -87,6 +91,7 @@ STEPS=(
 	fuzz		# test/fuzz/run.sh hostile fuzz: odd and hostile input, random calls and DDL
 	attack		# test/fuzz/run.sh attack: planted objects, privileges, RLS, injection, install script
 	differential	# test/diff/run.sh: each scenario through the extension and as plain SQL, compared
+	citus		# test/citus/run.sh: Citus built, a coordinator and two workers, transfers through it
 	release		# META.json against the PGXN spec, make dist, the refusal of an old server
 	deb			# the Debian package: built, installed in place of the build, its autopkgtest
 )
@@ -289,6 +294,25 @@ step_crash()
 		failed=$total
 	fi
 	tg_record crash $((total - failed)) "$failed"
+	[ "$failed" -eq 0 ]
+}
+
+# Citus: test/citus/run.sh builds and installs Citus when it is missing,
+# makes a cluster of its own (not this step's), runs its checks through the
+# coordinator and removes the cluster.  Its last line is "N passed, N
+# failed", counting checks.
+step_citus()
+{
+	local log="$TG_WORK/citus.log" passed=0 failed=1 status=0
+
+	"$TG_ROOT/test/citus/run.sh" 2>&1 | tee "$log" || status=$?
+	if tail -1 "$log" | grep -qE '^[0-9]+ passed, [0-9]+ failed$'; then
+		read -r passed _ failed _ < <(tail -1 "$log")
+	fi
+	if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		failed=1
+	fi
+	tg_record citus "$passed" "$failed"
 	[ "$failed" -eq 0 ]
 }
 
@@ -498,6 +522,7 @@ tg_default_steps()
 		case $step in
 			clients) tg_in "$1" "${TG_CLIENTS_MAJORS[@]}" || continue ;;
 			differential) tg_in "$1" "${TG_DIFFERENTIAL_MAJORS[@]}" || continue ;;
+			citus) tg_in "$1" "${TG_CITUS_MAJORS[@]}" || continue ;;
 			release) tg_in "$1" "${TG_RELEASE_MAJORS[@]}" || continue ;;
 			deb) tg_in "$1" "${TG_DEB_MAJORS[@]}" || continue ;;
 		esac

@@ -1,0 +1,111 @@
+#!/bin/bash
+#
+# test/citus/cluster.sh -- a local Citus cluster for the tests: a
+# coordinator and two workers on 127.0.0.1, each its own data directory and
+# free port under one directory.
+#
+#     test/citus/cluster.sh build PG_CONFIG   build and install Citus for that
+#                                         server, unless it is there already
+#     test/citus/cluster.sh start DIR     make and start it; prints the ports
+#     test/citus/cluster.sh stop DIR      stop every node (DIR stays)
+#
+# build runs ../shared/citus/build.sh beside the repository (or the one in
+# TG_CITUS_DIR), as root or through sudo.  start and stop run as the user
+# that owns DIR, not root (PostgreSQL refuses root).  DIR/ports
+# holds "coordinator worker1 worker2"; DIR/NAME/log each node's log.  Every
+# node has max_prepared_transactions set, for Citus's two-phase commit, and
+# the database tg_citus with the citus extension; the coordinator is
+# registered with citus_set_coordinator_host() and the workers added with
+# citus_add_node().
+#
+set -euo pipefail
+
+cmd=${1:?"usage: cluster.sh build PG_CONFIG | start DIR | stop DIR"}
+dir=${2:?"usage: cluster.sh build PG_CONFIG | start DIR | stop DIR"}
+here=$(cd "$(dirname "$0")" && pwd)
+nodes=(coordinator worker1 worker2)
+
+# a port nothing listens on (each node is started before the next port is
+# chosen)
+free_port()
+{
+	local port
+
+	while :; do
+		port=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+}
+
+psql_at()
+{
+	local port=$1
+	shift
+	psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -d tg_citus "$@"
+}
+
+case $cmd in
+	build)
+		pg_config=$dir
+		source=
+		for d in "${TG_CITUS_DIR:-}" "$here/../../../shared/citus" "$here/../../../../shared/citus"; do
+			if [ -n "$d" ] && [ -x "$d/build.sh" ]; then
+				source=$d
+				break
+			fi
+		done
+		if [ -z "$source" ]; then
+			echo "cluster.sh: no Citus source (../shared/citus beside the repository): set TG_CITUS_DIR" >&2
+			exit 1
+		fi
+		if [ "$(id -u)" -eq 0 ]; then
+			bash "$source/build.sh" "$pg_config"
+		else
+			sudo bash "$source/build.sh" "$pg_config"
+		fi
+		;;
+	start)
+		mkdir -p "$dir"
+		ports=()
+		for n in "${nodes[@]}"; do
+			port=$(free_port)
+			ports+=("$port")
+			initdb -D "$dir/$n" -A trust -U postgres --no-sync >/dev/null
+			cat >>"$dir/$n/postgresql.conf" <<CONF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'citus'
+max_prepared_transactions = 100
+max_connections = 100
+log_min_messages = warning
+citus.log_distributed_deadlock_detection = on
+# the tests resolve prepared transactions themselves, and count them
+citus.recover_2pc_interval = -1
+CONF
+			pg_ctl -D "$dir/$n" -l "$dir/$n.log" -w start >/dev/null
+			psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+				-c "CREATE DATABASE tg_citus" >/dev/null
+			psql_at "$port" -U postgres -c "CREATE EXTENSION citus" >/dev/null
+		done
+		echo "${ports[*]}" >"$dir/ports"
+		psql_at "${ports[0]}" -U postgres \
+			-c "SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})" \
+			-c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" \
+			-c "SELECT citus_add_node('127.0.0.1', ${ports[2]})" >/dev/null
+		echo "${ports[*]}"
+		;;
+	stop)
+		for n in "${nodes[@]}"; do
+			if [ -f "$dir/$n/postmaster.pid" ]; then
+				pg_ctl -D "$dir/$n" -m immediate -w stop >/dev/null 2>&1 || true
+			fi
+		done
+		;;
+	*)
+		echo "usage: cluster.sh build PG_CONFIG | start DIR | stop DIR" >&2
+		exit 2 ;;
+esac
