@@ -64,7 +64,10 @@ citus_installed(void)
 static bool
 citus_loaded(void)
 {
-	return GetConfigOption("citus.node_conninfo", true, false) != NULL;
+	/* a placeholder (citus.* set while Citus is not loaded) does not count */
+	return GetConfigOption("citus.node_conninfo", true, false) != NULL &&
+		(GetConfigOptionFlags("citus.node_conninfo", true) &
+		 GUC_CUSTOM_PLACEHOLDER) == 0;
 }
 
 /* the distribution column of a hash-distributed table, from partkey */
@@ -202,10 +205,12 @@ tg_citus_placement(Relation rel, AttrNumber key_attnum)
  * when it changed rows on one worker only.  Citus commits a transaction
  * that wrote on one node in one phase, during its pre-commit callback,
  * before this server's own commit: if the worker then commits and this
- * server does not (the worker's answer lost, this server crashing), the
- * balances move while the journal row and idempotency record written here
- * are rolled back.  With two-phase commit the worker only prepares, and
- * this server's commit decides for both.
+ * server does not (the worker's answer lost, this server crashing), what
+ * the call wrote here is rolled back while the worker's rows stay moved:
+ * the journal row and idempotency record, or the other side of a move
+ * between a table of this server and a Citus table.  With two-phase
+ * commit the worker only prepares, and this server's commit decides for
+ * both.
  *
  * Citus's own Use2PCForCoordinatedTransaction() asks for it; it is found
  * in the loaded library by name, so that nothing links against Citus.  It

@@ -123,6 +123,7 @@ typedef struct OpState
 	TgLegRecord *records;		/* the legs as recorded */
 	bool		journal;		/* some leg is journaled */
 	bool		citus;			/* some table is a Citus table */
+	bool		local;			/* some table is this server's own */
 	bool		is_batch;
 	bool		try_mode;		/* business outcomes as a status */
 	TgLockMode	lock_mode;		/* how statements and try calls lock */
@@ -1071,6 +1072,7 @@ open_tables(OpState *st)
 		ot->rowpath = ot->table->placement == TG_PLACE_LOCAL &&
 			tg_row_path_usable(ot->rel, ot->table, ot->mask);
 		st->citus |= ot->table->placement == TG_PLACE_CITUS;
+		st->local |= ot->table->placement == TG_PLACE_LOCAL;
 	}
 }
 
@@ -1258,8 +1260,6 @@ record(OpState *st, TgLegResult *results)
 
 	if (!st->journal && key == NULL)
 		return;
-	if (st->citus)
-		tg_citus_two_phase_commit();	/* the records commit with the rows */
 	for (i = 0; i < st->nlegs; i++)
 	{
 		OpLeg	   *leg = &st->legs[i];
@@ -1296,6 +1296,14 @@ run(OpState *st, TgLegResult *results)
 	if (status != TG_STATUS_OK)
 		return status;
 	update_rows(st);
+	/*
+	 * Rows of this server changed with a Citus table's, or records written
+	 * here with them: Citus must commit with two-phase commit, for this
+	 * server's commit to decide for both (citus.c).
+	 */
+	if (st->citus &&
+		(st->local || st->journal || st->req->idempotency_key != NULL))
+		tg_citus_two_phase_commit();
 	assign_results(st, results);
 	record(st, results);
 	return TG_STATUS_OK;

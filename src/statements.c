@@ -208,7 +208,8 @@ key_array(TgTable *table, Datum *keys, int nkeys)
 {
 	if (table->placement != TG_PLACE_LOCAL)
 	{
-		Assert(nkeys == 1);
+		if (nkeys != 1)
+			elog(ERROR, "a Citus table's rows are locked one key per statement");
 		return keys[0];
 	}
 	return PointerGetDatum(construct_array(keys, nkeys, table->key_basetypid,
