@@ -677,6 +677,9 @@ fi
 if tg_in deb "${selected[@]}"; then
 	packages+=("${TG_DEB_PACKAGES[@]}")
 fi
+if tg_in citus "${selected[@]}"; then
+	packages+=("${TG_CITUS_PACKAGES[@]}")
+fi
 prepared=1
 tg_prepare "${packages[@]}" || prepared=0
 if [ "$prepared" = 1 ] && { tg_in isolation "${selected[@]}" || tg_in deb "${selected[@]}"; }; then

@@ -12,7 +12,7 @@
 # build runs ../shared/citus/build.sh beside the repository (or the one in
 # TG_CITUS_DIR), as root or through sudo.  start and stop run as the user
 # that owns DIR, not root (PostgreSQL refuses root).  DIR/ports
-# holds "coordinator worker1 worker2"; DIR/NAME/log each node's log.  Every
+# holds "coordinator worker1 worker2"; DIR/NAME.log each node's log.  Every
 # node has max_prepared_transactions set, for Citus's two-phase commit, and
 # the database tg_citus with the citus extension; the coordinator is
 # registered with citus_set_coordinator_host() and the workers added with

@@ -39,13 +39,17 @@ pg_config=$pgbin/pg_config
 
 if [ "${1:-}" != --as-user ]; then
 	"$here/cluster.sh" build "$pg_config"
+	# a copy of test/citus, which the user running the cluster can read
+	# wherever the repository is
 	work=$(mktemp -d -t tg_citus.XXXXXX)
 	chmod 755 "$work"
+	cp -r "$here" "$work/citus"
 	if [ "$(id -u)" -eq 0 ]; then
-		chown postgres: "$work"
-		exec runuser -u postgres -- env TG_PG_MAJOR="$major" bash "$0" --as-user "$work"
+		chown -R postgres: "$work"
+		exec runuser -u postgres -- env TG_PG_MAJOR="$major" \
+			bash "$work/citus/run.sh" --as-user "$work"
 	fi
-	exec bash "$0" --as-user "$work"
+	exec bash "$work/citus/run.sh" --as-user "$work"
 fi
 
 # --- as the user that runs the cluster ---------------------------------------
@@ -54,12 +58,13 @@ export PATH="$pgbin:$PATH"
 pgxs=$(dirname "$(dirname "$("$pg_config" --pgxs)")")
 passed=0
 failed=0
-status=0
 
 cleanup()
 {
+	local rc=$?
+
 	"$here/cluster.sh" stop "$work/cluster" || true
-	if [ "$failed" -ne 0 ] || [ "$status" -ne 0 ]; then
+	if [ "$failed" -ne 0 ] || [ "$rc" -ne 0 ]; then
 		for log in "$work"/cluster/*.log; do
 			echo "--- $log (last 30 lines)"
 			tail -30 "$log"
@@ -83,6 +88,8 @@ check()
 read -r coord w1 w2 < <("$here/cluster.sh" start "$work/cluster")
 echo "citus: coordinator on port $coord, workers on $w1 and $w2"
 export PGHOST=127.0.0.1 PGPORT=$coord PGUSER=postgres PGDATABASE=tg_citus
+# nothing here waits long: a statement stuck on a lock fails instead
+export PGOPTIONS="-c statement_timeout=120s"
 q()
 {
 	psql -X -q -At -v ON_ERROR_STOP=1 "$@"
@@ -144,7 +151,7 @@ moves()
 		>"$work/$1.sql"
 }
 moves load
-pgbench -n -c 8 -j 2 -T 10 -f "$work/load.sql" >"$work/load.log" 2>&1 || true
+timeout 120 pgbench -n -c 8 -j 2 -T 10 -f "$work/load.sql" >"$work/load.log" 2>&1 || true
 cat "$work/load.log"
 txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/load.log")
 fails=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/load.log")
@@ -188,7 +195,7 @@ recover()
 		recovered=$((recovered + n))
 		left=0
 		for port in "$coord" "$w1" "$w2"; do
-			left=$((left + $(q -p "$port" -c "SELECT count(*) FROM pg_prepared_xacts")))
+			left=$((left + $(q -p "$port" -c "SELECT count(*) FROM pg_prepared_xacts" || echo 1)))
 		done
 		[ "$left" = 0 ] && return
 		sleep 0.2

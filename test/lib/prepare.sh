@@ -47,6 +47,14 @@ TG_RELEASE_PACKAGES=(
 	unzip
 )
 
+# The citus step: pgrep and pkill (procps) to kill a worker and its
+# backends, python3 for Citus's build script; the build dependencies of
+# Citus itself its build script installs.
+TG_CITUS_PACKAGES=(
+	procps
+	python3
+)
+
 # The deb step: building the Debian package (dpkg-buildpackage, debhelper,
 # pg_buildext from postgresql-server-dev-all) and running its autopkgtest.
 TG_DEB_PACKAGES=(

@@ -117,7 +117,22 @@ BEGIN
 END $$;
 SELECT finish_pair() AS outcomes;
 
--- 4. A worker node refuses the calls on Citus tables, naming the coordinator
+-- 4. A reference table: Citus serializes the writers of a reference table
+-- (a lock on its one shard), so a nowait call on other rows of it waits
+-- for the writer holding it instead of failing at once or reporting busy.
+CREATE TABLE refacc (id int PRIMARY KEY, balance bigint NOT NULL);
+SELECT create_reference_table('refacc');
+INSERT INTO refacc SELECT g, 100 FROM generate_series(1, 4) g;
+SELECT guard('refacc', 'balance', min_balance => 0);
+SELECT dblink_exec('s1', 'BEGIN');
+SELECT * FROM dblink('s1', $$SELECT to_balance FROM transfer('refacc', 1, 2, 1)$$) AS t(v bigint);
+SELECT dblink_send_query('s2', $$SELECT to_balance FROM try_transfer('refacc', 3, 4, 1, nowait => true)$$);
+SELECT pg_sleep(1);
+SELECT dblink_is_busy('s2') AS s2_still_waiting;
+SELECT dblink_exec('s1', 'COMMIT');
+SELECT outcome('s2') AS s2_to_balance;
+
+-- 5. A worker node refuses the calls on Citus tables, naming the coordinator
 SELECT dblink_connect('w1', format('host=127.0.0.1 port=%s dbname=%s', nodeport, current_database()))
   FROM pg_dist_node WHERE groupid = 1;
 SELECT * FROM dblink('w1', $$

@@ -163,6 +163,31 @@ SELECT count(*) AS rows_checked,
        count(*) FILTER (WHERE d.balance <> 100 + coalesce(n.delta, 0)) AS mismatches
   FROM dist d LEFT JOIN net n ON n.k = d.id::text;
 
+-- Two-phase commit: Citus records each transaction it prepares on a worker
+-- in pg_dist_transaction (nothing resolves them in this cluster meanwhile).
+-- A call that writes on the coordinator too (its journal, a plain table's
+-- row) asks for it even when its Citus rows are on one worker; a call on
+-- Citus tables only, without a journal row or idempotency key, leaves
+-- Citus's one-phase commit for one worker.
+CREATE TABLE nj (id int PRIMARY KEY, balance bigint NOT NULL);
+SELECT create_distributed_table('nj', 'id', colocate_with => 'dist');
+INSERT INTO nj SELECT g, 100 FROM generate_series(1, 4) g;
+SELECT guard('nj', 'balance', min_balance => 0, journal => false);
+SELECT count(DISTINCT nodeport) AS workers_of_rows_1_and_2 FROM nj, citus_shards s
+ WHERE s.shardid = get_shard_id_for_distribution_column('nj', nj.id) AND nj.id IN (1, 2);
+SELECT count(*) AS before FROM pg_dist_transaction \gset
+SELECT from_balance, to_balance FROM transfer('dist', 1, 2, 1);
+SELECT count(*) - :before AS prepared_journaled FROM pg_dist_transaction;
+SELECT count(*) AS before FROM pg_dist_transaction \gset
+SELECT from_balance, to_balance FROM transfer('nj', 1, 2, 1);
+SELECT count(*) - :before AS prepared_without_records FROM pg_dist_transaction;
+SELECT count(*) AS before FROM pg_dist_transaction \gset
+SELECT guard('loc', 'balance', min_balance => 0, journal => false);
+SELECT from_balance, to_balance FROM transfer('loc', 2, 1, 1, to_table => 'nj');
+SELECT count(*) - :before AS prepared_with_a_coordinator_row FROM pg_dist_transaction;
+SELECT from_balance, to_balance FROM transfer('nj', 1, 2, 1, to_table => 'loc');
+SELECT guard('loc', 'balance', min_balance => 0);
+
 -- a local table guarded, then distributed: the next call routes to shards
 CREATE TABLE later (id int PRIMARY KEY, balance bigint NOT NULL);
 INSERT INTO later VALUES (1, 100), (2, 100);
