@@ -4,6 +4,7 @@
 # coordinator and two workers on 127.0.0.1, each its own data directory and
 # free port under one directory.
 #
+#     test/citus/cluster.sh source        print the Citus source directory
 #     test/citus/cluster.sh build PG_CONFIG   build and install Citus for that
 #                                         server, unless it is there already
 #     test/citus/cluster.sh start DIR     make and start it; prints the ports
@@ -20,9 +21,28 @@
 #
 set -euo pipefail
 
-cmd=${1:?"usage: cluster.sh build PG_CONFIG | start DIR | stop DIR"}
-dir=${2:?"usage: cluster.sh build PG_CONFIG | start DIR | stop DIR"}
+cmd=${1:?"usage: cluster.sh source | build PG_CONFIG | start DIR | stop DIR"}
+dir=${2:-}
+if [ "$cmd" != source ] && [ -z "$dir" ]; then
+	echo "usage: cluster.sh source | build PG_CONFIG | start DIR | stop DIR" >&2
+	exit 2
+fi
 here=$(cd "$(dirname "$0")" && pwd)
+
+# The directory of Citus's source and build.sh: TG_CITUS_DIR, or
+# ../shared/citus beside the repository
+citus_source()
+{
+	local d
+
+	for d in "${TG_CITUS_DIR:-}" "$here/../../../shared/citus" "$here/../../../../shared/citus"; do
+		if [ -n "$d" ] && [ -x "$d/build.sh" ]; then
+			(cd "$d" && pwd)
+			return 0
+		fi
+	done
+	return 1
+}
 nodes=(coordinator worker1 worker2)
 
 # a port nothing listens on (each node is started before the next port is
@@ -48,23 +68,24 @@ psql_at()
 }
 
 case $cmd in
+	source)
+		# where the Citus source is, or nothing (status 1)
+		citus_source
+		;;
 	build)
 		pg_config=$dir
-		source=
-		for d in "${TG_CITUS_DIR:-}" "$here/../../../shared/citus" "$here/../../../../shared/citus"; do
-			if [ -n "$d" ] && [ -x "$d/build.sh" ]; then
-				source=$d
-				break
-			fi
-		done
-		if [ -z "$source" ]; then
+		if ! source=$(citus_source); then
 			echo "cluster.sh: no Citus source (../shared/citus beside the repository): set TG_CITUS_DIR" >&2
 			exit 1
 		fi
+		# Citus is built with its own flags, not the ones given for
+		# transfer_guard (test/check.sh exports -Werror under CI)
+		build=(env -u PG_CFLAGS -u PG_CPPFLAGS -u PG_LDFLAGS -u COPT -u PROFILE
+			bash "$source/build.sh" "$pg_config")
 		if [ "$(id -u)" -eq 0 ]; then
-			bash "$source/build.sh" "$pg_config"
+			"${build[@]}"
 		else
-			sudo bash "$source/build.sh" "$pg_config"
+			sudo "${build[@]}"
 		fi
 		;;
 	start)
@@ -106,6 +127,6 @@ CONF
 		done
 		;;
 	*)
-		echo "usage: cluster.sh build PG_CONFIG | start DIR | stop DIR" >&2
+		echo "usage: cluster.sh source | build PG_CONFIG | start DIR | stop DIR" >&2
 		exit 2 ;;
 esac

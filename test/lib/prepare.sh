@@ -47,12 +47,14 @@ TG_RELEASE_PACKAGES=(
 	unzip
 )
 
-# The citus step: pgrep and pkill (procps) to kill a worker and its
-# backends, python3 for Citus's build script; the build dependencies of
-# Citus itself its build script installs.
+# The citus step: pgrep (procps) to kill a worker and its backends,
+# python3 for Citus's build script, and ICU's headers, which the server's
+# headers include when the server is built with ICU (Citus's build script
+# installs its other build dependencies).
 TG_CITUS_PACKAGES=(
 	procps
 	python3
+	libicu-dev
 )
 
 # The deb step: building the Debian package (dpkg-buildpackage, debhelper,

@@ -118,7 +118,7 @@ tg_root_run()
 # EXIT trap unmounts them and removes the copy of the tree.
 tg_root_chroot()
 {
-	local dir=$1 major=$2 results=$3 inner status=0
+	local dir=$1 major=$2 results=$3 inner citus status=0
 	shift 3
 
 	inner=$(mktemp -d "$dir/tmp/transfer_guard.XXXXXX") || exit 1
@@ -127,6 +127,10 @@ tg_root_chroot()
 	trap 'exit 143' TERM HUP
 	chmod 755 "$inner"
 	tg_copy_tree "$inner/src" || exit 1
+	# Citus's source, where the citus step looks for it (beside the tree)
+	if citus=$("$TG_ROOT/test/citus/cluster.sh" source); then
+		mkdir -p "$inner/shared" && cp -r "$citus" "$inner/shared/citus" || exit 1
+	fi
 	# apt inside the root resolves names as the machine does
 	tg_as_root cp -L /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
 
