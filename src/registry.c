@@ -625,10 +625,20 @@ build_table(Oid relid)
 /*
  * The table has no guarded balance column: never guarded (or unguarded),
  * or, with stale_guards, its guards name columns dropped or retyped since.
+ * A Citus table on a worker node is refused as such first (citus.c).  The
+ * caller holds a lock on the table.
  */
 pg_noreturn static void
 raise_unguarded_table(Oid relid, bool stale_guards)
 {
+	if (!stale_guards)
+	{
+		/* on a Citus worker, a Citus table's guards are the coordinator's */
+		Relation	rel = relation_open(relid, NoLock);
+
+		(void) tg_citus_placement(rel, InvalidAttrNumber);
+		relation_close(rel, NoLock);
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("table \"%s\" has no guarded balance column",
@@ -721,14 +731,7 @@ tg_get_table(Oid relid, bool missing_ok)
 			hash_search(tg_tables, &relid, HASH_REMOVE, NULL);
 		}
 		if (!missing_ok)
-		{
-			/* on a Citus worker, the guards are the coordinator's */
-			Relation	rel = relation_open(relid, NoLock);
-
-			(void) tg_citus_placement(rel, InvalidAttrNumber);
-			relation_close(rel, NoLock);
 			raise_unguarded_table(relid, false);
-		}
 	}
 	return table;
 }
