@@ -14,14 +14,17 @@ OBJS = \
 	src/exec.o \
 	src/extension.o \
 	src/guard.o \
+	src/hot.o \
 	src/idempotency.o \
 	src/journal.o \
 	src/keys.o \
+	src/pending.o \
 	src/registry.o \
 	src/report.o \
 	src/rows.o \
 	src/statements.o \
-	src/transfer_guard.o
+	src/transfer_guard.o \
+	src/worker.o
 
 DATA = $(wildcard $(EXTENSION)--*.sql)
 PGFILEDESC = "transfer_guard - guarded balance transfers"
@@ -29,13 +32,14 @@ PGFILEDESC = "transfer_guard - guarded balance transfers"
 PG_CPPFLAGS = -I$(srcdir)/src -DTG_EXTVERSION=\"$(EXTVERSION)\"
 
 REGRESS = setup guard transfer errors keys limits batch security \
-	ledger idempotency try_transfer versions hazards rowpath journal_indexes renames upgrade
+	ledger idempotency try_transfer versions hazards rowpath journal_indexes renames hot upgrade
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = opposite_transfers drain_one_account nowait_locked \
 	batch_opposite_orders fk_insert_not_blocked guard_change_seen \
 	idempotency_concurrent try_busy row_changes_concurrent row_path_mixed \
-	journal_indexes_switch try_busy_policy
+	journal_indexes_switch try_busy_policy hot_credit_no_lock hot_debit_settle \
+	hot_unmark
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
 	--load-extension=transfer_guard
 

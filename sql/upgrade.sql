@@ -1,7 +1,7 @@
 --
 -- upgrade: guards made under 1.0 keep working after ALTER EXTENSION
--- UPDATE to 1.1, 1.2 and then 1.3, and an updated 1.0 has exactly the
--- shape of a fresh 1.3.
+-- UPDATE to 1.1, 1.2, 1.3 and then 1.4, and an updated 1.0 has exactly the
+-- shape of a fresh 1.4.
 --
 
 -- everything a client or pg_dump can see of the installed extension
@@ -128,6 +128,24 @@ SELECT * FROM tg_try($$SELECT * FROM transfer('u_kid', 1, 2, 5)$$);
 SELECT guard('u_kid', 'funds', version_column => 'ver');
 SELECT from_balance, to_balance FROM transfer('u_kid', 1, 2, 5);
 DROP TABLE u_kid, u_par, u_ver;
+
+-- 1.3 to 1.4: hot rows.  Guards and journal rows stay, and a row of a
+-- table guarded before the update can be made hot
+SELECT count(*) AS journal_rows_before FROM transfer_guard_journal \gset
+ALTER EXTENSION transfer_guard UPDATE TO '1.4';
+SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
+SELECT count(*) = :journal_rows_before AS journal_kept FROM transfer_guard_journal;
+SELECT tbl, balance_column, version_column, key_column FROM transfer_guards ORDER BY tbl::text;
+-- (a hot row's column has no ceiling)
+SELECT * FROM tg_try($$SELECT set_hot('u_acc', '2')$$);
+SELECT guard('u_acc', 'balance', min_balance => 0);
+SELECT set_hot('u_acc', '2');
+SELECT from_balance, to_balance FROM transfer('u_acc', 1, 2, 1);
+SELECT current_balance('u_acc', '2') AS current_2, balance AS column_2
+  FROM u_acc WHERE id = 2;
+SELECT set_hot('u_acc', '2', hot => false);
+SELECT * FROM u_acc ORDER BY id;
+SELECT count(*) AS pending FROM transfer_guard_pending;
 
 -- the updated extension has the shape of a fresh one
 CREATE TEMP TABLE shape_updated AS SELECT tg_shape() AS line;

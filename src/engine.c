@@ -33,6 +33,7 @@
 #include "utils/datum.h"
 #include "port/pg_bitutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 
 #include "amount.h"
 #include "checks.h"
@@ -43,6 +44,7 @@
 #include "idempotency.h"
 #include "journal.h"
 #include "keys.h"
+#include "pending.h"
 #include "registry.h"
 #include "report.h"
 #include "request.h"
@@ -98,6 +100,8 @@ typedef struct OpLeg
 	Numeric		amount;
 	Numeric		from_after;
 	Numeric		to_after;
+	Datum		to_key;			/* converted, until to_row is placed */
+	TgHotRow   *deferred;		/* a credit to this hot row, deferred */
 } OpLeg;
 
 /* what the checks of the legs found */
@@ -124,6 +128,7 @@ typedef struct OpState
 	bool		journal;		/* some leg is journaled */
 	bool		citus;			/* some table is a Citus table */
 	bool		local;			/* some table is this server's own */
+	bool		hot;			/* some table has hot rows */
 	bool		is_batch;
 	bool		try_mode;		/* business outcomes as a status */
 	TgLockMode	lock_mode;		/* how statements and try calls lock */
@@ -178,23 +183,14 @@ column_index(const TgTable *table, const TgColumn *col)
 	return (int) (col - table->columns);
 }
 
-/*
- * A row for a key.  Rows are appended as legs name them; duplicates are
- * merged after sorting (merge_rows), so resolving n legs costs n log n
- * comparisons, not n squared.
- */
+/* a new row for a key, in no table's list yet */
 static OpRow *
-op_row(OpTable *ot, Datum key)
+new_row(OpTable *ot, Datum key)
 {
 	OpRow	   *row;
 	int			ncols = ot->table->ncolumns;
 	int			i;
 
-	if (ot->nrows == ot->maxrows)
-	{
-		ot->maxrows *= 2;
-		ot->rows = repalloc(ot->rows, sizeof(OpRow *) * ot->maxrows);
-	}
 	row = palloc0(sizeof(OpRow));
 	row->key = key;
 	row->merged_into = row;
@@ -207,7 +203,40 @@ op_row(OpTable *ot, Datum key)
 	row->last_leg = palloc(sizeof(int) * ncols);
 	for (i = 0; i < ncols; i++)
 		row->last_leg[i] = -1;
+	return row;
+}
+
+/*
+ * A row for a key.  Rows are appended as legs name them; duplicates are
+ * merged after sorting (merge_rows), so resolving n legs costs n log n
+ * comparisons, not n squared.
+ */
+static OpRow *
+op_row(OpTable *ot, Datum key)
+{
+	OpRow	   *row = new_row(ot, key);
+
+	if (ot->nrows == ot->maxrows)
+	{
+		ot->maxrows *= 2;
+		ot->rows = repalloc(ot->rows, sizeof(OpRow *) * ot->maxrows);
+	}
 	ot->rows[ot->nrows++] = row;
+	return row;
+}
+
+/*
+ * The destination of a deferred credit: a row of the call that is never
+ * locked, read or updated (found, with no balance), its key as set_hot()
+ * recorded it.
+ */
+static OpRow *
+deferred_row(OpTable *ot, TgHotRow *hot)
+{
+	OpRow	   *row = new_row(ot, hot->key);
+
+	row->held_key = hot->key;
+	row->found = true;
 	return row;
 }
 
@@ -787,7 +816,7 @@ run_checks(OpState *st)
 		st->current_leg = i;
 		check = move(st, leg->from_table, leg->from_row, leg->from_col,
 					 leg->amount, true);
-		if (check == LEG_OK)
+		if (check == LEG_OK && leg->deferred == NULL)
 			check = move(st, leg->to_table, leg->to_row, leg->to_col,
 						 leg->amount, false);
 		if (check != LEG_OK)
@@ -973,7 +1002,7 @@ resolve_legs(OpState *st, TgLegSpec *specs)
 					 tg_errtablecol(spec->from_relid, from_col->attnum)));
 
 		leg->from_row = op_row(leg->from_table, from_key);
-		leg->to_row = op_row(leg->to_table, to_key);
+		leg->to_key = to_key;
 
 		leg->record.from_relid = spec->from_relid;
 		leg->record.from_column = NameStr(from_col->name);
@@ -983,6 +1012,56 @@ resolve_legs(OpState *st, TgLegSpec *specs)
 		leg->record.journal = from_col->journal || to_col->journal;
 	}
 	st->current_leg = -1;
+}
+
+/* does some leg of the call debit this balance? */
+static bool
+debited_in_call(OpState *st, OpTable *ot, int col, Datum key)
+{
+	int			i;
+
+	for (i = 0; i < st->nlegs; i++)
+		if (st->legs[i].from_table == ot && st->legs[i].from_col == col &&
+			tg_key_compare(ot->table, st->legs[i].from_row->key, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The destination rows of the legs.  A credit to a hot row is deferred (a
+ * pending credit; the row is not locked) unless the call also debits that
+ * row, which locks and settles it anyway, or row-level security applies to
+ * the caller on its table: a policy may hide the row from an UPDATE, which
+ * only the locked row can tell.
+ */
+static void
+place_credits(OpState *st)
+{
+	int			i;
+
+	for (i = 0; i < st->nlegs; i++)
+	{
+		OpLeg	   *leg = &st->legs[i];
+		OpTable    *ot = leg->to_table;
+		TgHotRow   *hot = NULL;
+
+		if (ot->table->nhot > 0)
+		{
+			st->hot = true;
+			/* row-level security decides per row, on the locked row */
+			if (check_enable_rls(ot->table->relid, InvalidOid, true) != RLS_ENABLED)
+				hot = tg_hot_find(ot->table, leg->to_col, leg->to_key);
+		}
+		if (leg->from_table->table->nhot > 0)
+			st->hot = true;
+		if (hot != NULL && !debited_in_call(st, ot, leg->to_col, leg->to_key))
+		{
+			leg->deferred = hot;
+			leg->to_row = deferred_row(ot, hot);
+		}
+		else
+			leg->to_row = op_row(ot, leg->to_key);
+	}
 }
 
 /* a new call of request req, in the caller's memory context */
@@ -1122,7 +1201,7 @@ lock_and_read(OpState *st)
 
 	st->ex = row_path_begin(st);
 	st->lock_by_update = st->ex != NULL && st->lock_mode == TG_LOCK_WAIT &&
-		!st->try_mode;
+		!st->try_mode && !st->hot;
 	for (t = 0; t < st->ntables; t++)
 		if (!st->tables[t]->rowpath)
 			st->lock_by_update = false;
@@ -1276,6 +1355,66 @@ record(OpState *st, TgLegResult *results)
 							  results);
 }
 
+/*
+ * Settle the hot rows the call has locked (it debits them, or credits them
+ * too) before any check: the checks then see every committed credit.  The
+ * settle is an update of its own, by statement; the call's update follows
+ * it, by statement too.  A NULL balance is not settled (its pending credits
+ * stay; the checks refuse it).
+ */
+static void
+settle_hot_rows(OpState *st)
+{
+	MemoryContext old;
+	int			t;
+	int			r;
+	int			c;
+
+	if (!st->hot)
+		return;
+	for (t = 0; t < st->ntables; t++)
+	{
+		OpTable    *ot = st->tables[t];
+
+		for (r = 0; r < ot->nrows && ot->table->nhot > 0; r++)
+			for (c = 0; c < ot->table->ncolumns; c++)
+			{
+				OpRow	   *row = ot->rows[r];
+				TgHotRow   *hot;
+				Numeric		sum;
+				int64		n;
+
+				if (!row->found || row->isnull[c] ||
+					(ot->mask & (UINT64CONST(1) << c)) == 0 ||
+					(hot = tg_hot_find(ot->table, c, row->key)) == NULL)
+					continue;
+				sum = tg_pending_fold(ot->table, c, row->key, hot->key_text, &n);
+				if (sum == NULL)
+					continue;
+				old = MemoryContextSwitchTo(st->outer);
+				row->start[c] = tg_numeric_add(row->start[c], sum);
+				row->balance[c] = row->start[c];
+				MemoryContextSwitchTo(old);
+				row->changed_by_call = true;
+			}
+	}
+}
+
+/*
+ * Record the deferred credits, with their transfer ids, once the rest of
+ * the call has been done.
+ */
+static void
+defer_credits(OpState *st, TgLegResult *results)
+{
+	int			i;
+
+	for (i = 0; i < st->nlegs; i++)
+		if (st->legs[i].deferred != NULL)
+			tg_pending_add(st->legs[i].to_table->table, st->legs[i].deferred,
+						   st->legs[i].amount, results[i].transfer_id);
+}
+
 /* the pipeline, from the tables opened on; the caller cleans up */
 static TgStatus
 run(OpState *st, TgLegResult *results)
@@ -1292,6 +1431,7 @@ run(OpState *st, TgLegResult *results)
 		results_nothing_moved(st, results, false);
 		return status;
 	}
+	settle_hot_rows(st);
 	status = check_legs(st, results);
 	if (status != TG_STATUS_OK)
 		return status;
@@ -1306,6 +1446,7 @@ run(OpState *st, TgLegResult *results)
 		tg_citus_two_phase_commit();
 	assign_results(st, results);
 	record(st, results);
+	defer_credits(st, results);
 	return TG_STATUS_OK;
 }
 
@@ -1334,6 +1475,7 @@ tg_execute(TgRequest *req, TgLegResult *results)
 	error_context_stack = &errcb;
 
 	resolve_legs(&st, req->legs);
+	place_credits(&st);
 	prepare_records(&st);
 	order_rows(&st);
 	open_tables(&st);

@@ -43,7 +43,8 @@
  * (the extension dropped and created again, or updated).
  */
 static const char *const tg_ext_rel_names[] = {
-	TG_REGISTRY_NAME, TG_SEQUENCE_NAME, TG_JOURNAL_NAME, TG_IDEMPOTENCY_NAME
+	TG_REGISTRY_NAME, TG_SEQUENCE_NAME, TG_JOURNAL_NAME, TG_IDEMPOTENCY_NAME,
+	TG_HOT_NAME, TG_PENDING_NAME
 };
 #define TG_EXT_RELS lengthof(tg_ext_rel_names)
 static Oid	tg_ext_rels[TG_EXT_RELS];
@@ -249,6 +250,24 @@ tg_spi_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
 
 	become_extension_owner(&save_userid, &save_sec_context);
 	rc = SPI_execute_plan(plan, values, nulls, false, tcount);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return rc;
+}
+
+/*
+ * tg_spi_as_owner() for a read in the snapshot of the caller's statement
+ * (read-only: no new snapshot, no command counter increment).
+ */
+int
+tg_spi_read_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
+					 long tcount)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	become_extension_owner(&save_userid, &save_sec_context);
+	rc = SPI_execute_plan(plan, values, nulls, true, tcount);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return rc;
 }

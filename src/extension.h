@@ -22,6 +22,8 @@
 #define TG_SEQUENCE_NAME	"transfer_guard_transfer_id_seq"
 #define TG_JOURNAL_NAME		"transfer_guard_journal"
 #define TG_IDEMPOTENCY_NAME "transfer_guard_idempotency"
+#define TG_HOT_NAME			"transfer_guard_hot"
+#define TG_PENDING_NAME		"transfer_guard_pending"
 
 /*
  * A kept statement on one of the extension's relations, and the relation
@@ -48,5 +50,7 @@ extern SPIPlanPtr tg_extension_plan(TgExtensionStatement *stmt,
 									int nargs, Oid *argtypes);
 extern int	tg_spi_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
 							long tcount);
+extern int	tg_spi_read_as_owner(SPIPlanPtr plan, Datum *values,
+								 const char *nulls, long tcount);
 
 #endif							/* TG_EXTENSION_H */

@@ -32,6 +32,7 @@
 #include "guard.h"
 #include "keys.h"
 #include "registry.h"
+#include "report.h"
 #include "table.h"
 
 
@@ -40,8 +41,8 @@
  * own it.  ShareUpdateExclusiveLock serialises guard changes on one table
  * without blocking transfers.
  */
-static Relation
-open_owned_table(Oid relid)
+Relation
+tg_open_owned_table(Oid relid)
 {
 	Relation	rel;
 	char		relkind = get_rel_relkind(relid);
@@ -329,6 +330,32 @@ write_guard(Relation rel, AttrNumber attnum, Numeric min_balance,
 }
 
 /*
+ * Refuse a change that hot rows of the column do not allow (set_hot()):
+ * what says so in the message.
+ */
+static void
+check_no_hot_rows(Relation rel, AttrNumber attnum, const char *what)
+{
+	TgTable    *table = tg_get_table(RelationGetRelid(rel), true);
+	int			i;
+
+	if (table == NULL)
+		return;
+	for (i = 0; i < table->nhot; i++)
+		if (table->columns[table->hot[i].column].attnum == attnum)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot %s column \"%s\" of table \"%s\": it has hot rows",
+							what, get_attname(RelationGetRelid(rel), attnum, false),
+							RelationGetRelationName(rel)),
+					 errdetail("Row %s is hot.", table->hot[i].key_text),
+					 errhint("Call set_hot(%s, %s, hot => false) for each of its hot rows first.",
+							 tg_rel_literal(RelationGetRelid(rel)),
+							 quote_literal_cstr(table->hot[i].key_text)),
+					 errtablecol(rel, attnum)));
+}
+
+/*
  * guard(): declare a guarded balance column or change its settings.
  */
 void
@@ -336,7 +363,7 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 		 Numeric max_balance, bool journal, const char *version_column,
 		 const char *key_column)
 {
-	Relation	rel = open_owned_table(relid);
+	Relation	rel = tg_open_owned_table(relid);
 	List	   *rows = tg_read_registry(relid);	/* the table's guards so far */
 	AttrNumber	attnum;
 	AttrNumber	key_attnum;
@@ -354,6 +381,8 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 						colname, RelationGetRelationName(rel)),
 				 errtablecol(rel, attnum)));
 	check_limits(rel, attnum, min_balance, max_balance);
+	if (max_balance != NULL)
+		check_no_hot_rows(rel, attnum, "set a ceiling on");
 	if (version_column)
 		version_attnum = check_version_column(rel, rows, version_column,
 											  attnum, key_attnum);
@@ -379,12 +408,15 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 void
 tg_unguard(Oid relid, const char *colname)
 {
-	Relation	rel = open_owned_table(relid);
+	Relation	rel = tg_open_owned_table(relid);
 	RegistryShape shape = tg_registry_shape();
 	AttrNumber	attnum = get_attnum(relid, colname);
 	StringInfoData sql;
 	Oid			argtypes[2] = {OIDOID, INT2OID};
 	Datum		values[2];
+
+	if (attnum > 0)
+		check_no_hot_rows(rel, attnum, "unguard");
 
 	/* the registry's balance column, as its unique index has it, to attnum */
 	initStringInfo(&sql);

@@ -564,6 +564,73 @@ describe_column(TgColumn *col, Relation rel, List *rows, RegistryRow *row,
 	return true;
 }
 
+/* transfer_guard_hot's columns (1.4) */
+#define Anum_hot_tbl				1
+#define Anum_hot_column				2
+#define Anum_hot_key				3
+#define Anum_hot_slots				4
+
+/*
+ * The hot rows of a guarded table (set_hot()), read with the latest
+ * snapshot as the registry is, into the entry being built (in its memory).
+ * Rows of columns no longer guarded are left out.  Before 1.4 there are
+ * none.
+ */
+static void
+read_hot_rows(TgTable *table)
+{
+	Oid			hotid = tg_extension_relation(TG_HOT_NAME, true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snapshot;
+	TupleDesc	desc;
+	int			max = 4;
+
+	if (!OidIsValid(hotid))
+		return;
+	table->hot = palloc(sizeof(TgHotRow) * max);
+	rel = table_open(hotid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, Anum_hot_tbl, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(table->relid));
+	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		AttrNumber	attnum;
+		TgHotRow   *hot;
+		int			c;
+
+		attnum = registry_attnum(table->relid,
+								 TupleDescAttr(desc, Anum_hot_column - 1),
+								 heap_getattr(tup, Anum_hot_column, desc, &isnull));
+		for (c = 0; c < table->ncolumns; c++)
+			if (table->columns[c].attnum == attnum)
+				break;
+		if (c == table->ncolumns)
+			continue;
+		if (table->nhot == max)
+		{
+			max *= 2;
+			table->hot = repalloc(table->hot, sizeof(TgHotRow) * max);
+		}
+		hot = &table->hot[table->nhot++];
+		hot->column = c;
+		hot->key_text = TextDatumGetCString(heap_getattr(tup, Anum_hot_key,
+														 desc, &isnull));
+		hot->key = tg_key_convert(table, CStringGetDatum(hot->key_text),
+								  UNKNOWNOID, "key");
+		hot->slots = DatumGetInt32(heap_getattr(tup, Anum_hot_slots, desc,
+												&isnull));
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+}
+
 /*
  * Build the cache entry of a guarded table, or return NULL if the registry
  * has no guard for it.  The caller holds a lock on the table.  Registry
@@ -615,6 +682,7 @@ build_table(Oid relid)
 							(RegistryRow *) lfirst(lc), key_attnum))
 			table->ncolumns++;
 	}
+	read_hot_rows(table);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextSetParent(cxt, CacheMemoryContext);

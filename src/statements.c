@@ -128,6 +128,41 @@ lock_plan(TgTable *table, TgLockMode mode, uint64 mask)
 	return plan;
 }
 
+/* the mode of a read plan in the lock plans' list: no lock */
+#define TG_READ_PLAN_MODE	(-1)
+
+/*
+ * The statement that reads one row without a lock, as the caller's
+ * snapshot sees it:
+ *	 SELECT key, col1, ... FROM [ONLY] tbl WHERE key = $1
+ */
+static SPIPlanPtr
+read_plan(TgTable *table, uint64 mask)
+{
+	TgMaskPlan *mp;
+	StringInfoData sql;
+	const char *key;
+	SPIPlanPtr	plan;
+	int			i;
+
+	for (mp = table->lock_plans; mp != NULL; mp = mp->next)
+		if (mp->mode == TG_READ_PLAN_MODE && mp->mask == mask)
+			return mp->plan;
+
+	key = quote_identifier(NameStr(table->key_name));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s", key);
+	for (i = 0; i < table->ncolumns; i++)
+		if (mask & (UINT64CONST(1) << i))
+			appendStringInfo(&sql, ", %s",
+							 quote_identifier(NameStr(table->columns[i].name)));
+	appendStringInfo(&sql, " FROM %s WHERE %s %s $1", qualified_table(table),
+					 key, key_eq_operator(table));
+	plan = tg_prepare_kept(sql.data, 1, &table->key_basetypid);
+	keep_plan(table, &table->lock_plans, TG_READ_PLAN_MODE, mask, plan);
+	return plan;
+}
+
 /*
  * The statement that applies the net changes to one row, for the set of
  * guarded columns in mask, and adds one to their version columns:
@@ -322,6 +357,32 @@ tg_stmt_lock(TgTable *table, TgLockMode mode, uint64 mask, Datum *keys,
 			check_result_type(table, SPI_tuptable->tupdesc, ++attno,
 							  table->columns[c].typid);
 	return SPI_tuptable;
+}
+
+/*
+ * Read the row with this key without locking it, in the snapshot of the
+ * caller's statement (read-only), with the guarded columns in mask, as
+ * tg_stmt_lock() returns them; NULL if it is not there for this role.
+ */
+HeapTuple
+tg_stmt_read(TgTable *table, uint64 mask, Datum key)
+{
+	int			rc;
+	int			c;
+	int			attno = 1;
+
+	rc = SPI_execute_plan(read_plan(table, mask), &key, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading a row of table \"%s\" failed: %s",
+			 tg_rel_display_name(table->relid), SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return NULL;
+	check_result_type(table, SPI_tuptable->tupdesc, 1, table->key_typid);
+	for (c = 0; c < table->ncolumns; c++)
+		if (mask & (UINT64CONST(1) << c))
+			check_result_type(table, SPI_tuptable->tupdesc, ++attno,
+							  table->columns[c].typid);
+	return SPI_tuptable->vals[0];
 }
 
 /*

@@ -21,6 +21,7 @@
 extern SPITupleTable *tg_stmt_lock(TgTable *table, TgLockMode mode,
 								   uint64 mask, Datum *keys, int nkeys);
 extern bool tg_stmt_row_is_busy(TgTable *table, Datum key);
+extern HeapTuple tg_stmt_read(TgTable *table, uint64 mask, Datum key);
 extern HeapTuple tg_stmt_update(TgTable *table, Datum key, uint64 mask,
 								Datum *deltas);
 

@@ -97,6 +97,19 @@ typedef struct TgMaskPlan
 } TgMaskPlan;
 
 /*
+ * A hot row of a guarded column (set_hot()): credits to it are deferred as
+ * pending credits (pending.c).  The key as set_hot() recorded it, which is
+ * how its pending credits name it, and as a value of the key's base type.
+ */
+typedef struct TgHotRow
+{
+	int			column;			/* index into table->columns */
+	Datum		key;
+	char	   *key_text;
+	int			slots;
+} TgHotRow;
+
+/*
  * A guarded table: its key, its guarded columns, and the kept plans that
  * lock and update its rows.  Lives in its own memory context below
  * CacheMemoryContext; replaced as a whole when invalidated.
@@ -131,6 +144,9 @@ typedef struct TgTable
 
 	int			ncolumns;
 	TgColumn   *columns;
+
+	int			nhot;			/* its hot rows, as last committed */
+	TgHotRow   *hot;
 
 	TgMaskPlan *lock_plans;		/* kept; prepared on first use */
 	TgMaskPlan *update_plans;	/* kept; prepared on first use */

@@ -28,9 +28,11 @@
 #include "engine.h"
 #include "exec.h"
 #include "guard.h"
+#include "hot.h"
 #include "keys.h"
 #include "request.h"
 #include "rows.h"
+#include "worker.h"
 
 
 /* 18 records the module's name and version, shown by pg_get_loaded_modules() */
@@ -53,6 +55,7 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	tg_worker_init();
 	tg_reserve_guc_prefix("transfer_guard");
 }
 
@@ -141,6 +144,55 @@ static const char *
 optional_name(FunctionCallInfo fcinfo, int argno)
 {
 	return PG_ARGISNULL(argno) ? NULL : NameStr(*PG_GETARG_NAME(argno));
+}
+
+/*
+ * set_hot(tbl regclass, key text, balance_column name DEFAULT NULL,
+ *		   hot boolean DEFAULT true, slots int DEFAULT 0) RETURNS void
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_set_hot);
+Datum
+transfer_guard_set_hot(PG_FUNCTION_ARGS)
+{
+	require_arg(fcinfo, 0, "tbl");
+	require_arg(fcinfo, 1, "key");
+	require_arg(fcinfo, 3, "hot");
+	require_arg(fcinfo, 4, "slots");
+	require_writable("set_hot()");
+	tg_set_hot(PG_GETARG_OID(0), TextDatumGetCString(PG_GETARG_DATUM(1)),
+			   optional_name(fcinfo, 2), PG_GETARG_BOOL(3), PG_GETARG_INT32(4));
+	PG_RETURN_VOID();
+}
+
+/*
+ * current_balance(tbl regclass, key text, balance_column name DEFAULT NULL)
+ *		 RETURNS numeric
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_current_balance);
+Datum
+transfer_guard_current_balance(PG_FUNCTION_ARGS)
+{
+	Numeric		balance;
+
+	require_arg(fcinfo, 0, "tbl");
+	require_arg(fcinfo, 1, "key");
+	balance = tg_current_balance(PG_GETARG_OID(0),
+								 TextDatumGetCString(PG_GETARG_DATUM(1)),
+								 optional_name(fcinfo, 2));
+	if (balance == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_NUMERIC(balance);
+}
+
+/*
+ * settle(tbl regclass DEFAULT NULL) RETURNS bigint
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_settle);
+Datum
+transfer_guard_settle(PG_FUNCTION_ARGS)
+{
+	require_writable("settle()");
+	PG_RETURN_INT64(tg_settle(PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0)));
 }
 
 /*

@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/prepare.sh"
 BENCH_DIR=$TG_ROOT/test/bench
 BENCH_DB=bench
 BENCH_ACCOUNTS=100000
+BENCH_SERVER_OPTIONS=()
 export PATH="$TG_PG_BINDIR:$PATH"
 
 # Ports tried for the throwaway cluster: clear of 5432 (the default of
@@ -52,6 +53,8 @@ bench_free_port()
 #     another port is tried;
 #   - fsync is on (pg_virtualenv turns it off, and without it a commit with
 #     synchronous_commit = on costs no more than one without).
+# A script may add server settings in the array BENCH_SERVER_OPTIONS
+# (pg_virtualenv's -o NAME=VALUE pairs), such as shared_preload_libraries.
 # The command must call bench_started first thing, which tells a failure of
 # the command (not retried) from a cluster that never started (retried).
 bench_virtualenv()
@@ -63,7 +66,7 @@ bench_virtualenv()
 		port=$(bench_free_port) || return
 		status=0
 		BENCH_STARTED_MARKER=$marker PGPORT=$port \
-			pg_virtualenv -t -v "$TG_PG_MAJOR" -o fsync=on "$@" || status=$?
+			pg_virtualenv -t -v "$TG_PG_MAJOR" -o fsync=on "${BENCH_SERVER_OPTIONS[@]}" "$@" || status=$?
 		if [ "$status" -eq 0 ] || [ -e "$marker" ]; then
 			rm -f "$marker"
 			return "$status"

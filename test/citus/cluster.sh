@@ -92,11 +92,9 @@ case $cmd in
 		mkdir -p "$dir"
 		ports=()
 		for n in "${nodes[@]}"; do
-			port=$(free_port)
-			ports+=("$port")
 			initdb -D "$dir/$n" -A trust -U postgres --no-sync >/dev/null
 			cat >>"$dir/$n/postgresql.conf" <<CONF
-port = $port
+include_if_exists = 'port.conf'
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 shared_preload_libraries = 'citus'
@@ -107,7 +105,18 @@ citus.log_distributed_deadlock_detection = on
 # the tests resolve prepared transactions themselves, and count them
 citus.recover_2pc_interval = -1
 CONF
-			pg_ctl -D "$dir/$n" -l "$dir/$n.log" -w start >/dev/null
+			# a free port may be taken before the node binds it (another
+			# cluster starting): try another one
+			for attempt in 1 2 3 4 5; do
+				port=$(free_port)
+				echo "port = $port" >"$dir/$n/port.conf"
+				if pg_ctl -D "$dir/$n" -l "$dir/$n.log" -w start >/dev/null; then
+					break
+				fi
+				[ "$attempt" -lt 5 ] || exit 1
+				echo "$n: port $port was taken; trying another" >&2
+			done
+			ports+=("$port")
 			psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
 				-c "CREATE DATABASE tg_citus" >/dev/null
 			psql_at "$port" -U postgres -c "CREATE EXTENSION citus" >/dev/null

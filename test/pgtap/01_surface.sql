@@ -11,7 +11,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS transfer_guard;
 
-SELECT plan(152);
+SELECT plan(174);
 
 -- the extension as a whole ------------------------------------------------
 
@@ -19,8 +19,8 @@ SELECT has_extension('transfer_guard', 'extension transfer_guard is installed');
 
 SELECT is(
 	(SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard'),
-	'1.3',
-	'CREATE EXTENSION transfer_guard installs version 1.3');
+	'1.4',
+	'CREATE EXTENSION transfer_guard installs version 1.4');
 
 SELECT ok(
 	NOT (SELECT extrelocatable FROM pg_extension WHERE extname = 'transfer_guard'),
@@ -59,7 +59,13 @@ SELECT set_eq(
 		'type transfer_guard_column',
 		'function transfer_guard_column_in(cstring)',
 		'function transfer_guard_column_out(transfer_guard_column)',
-		'function transfer_guard_column_attnum(transfer_guard_column)'],
+		'function transfer_guard_column_attnum(transfer_guard_column)',
+		'table transfer_guard_hot',
+		'table transfer_guard_pending',
+		'view transfer_guard_hot_rows',
+		'function set_hot(regclass,text,name,boolean,integer)',
+		'function current_balance(regclass,text,name)',
+		'function settle(regclass)'],
 	'extension transfer_guard installs exactly these objects');
 
 SELECT set_eq(
@@ -70,8 +76,10 @@ SELECT set_eq(
 		'transfer_guard_transfer_id_seq',
 		'transfer_guard_journal',
 		'transfer_guard_idempotency',
-		'transfer_guard_settings'],
-	'pg_dump dumps exactly the registry, the transfer id sequence, the journal, the idempotency keys and the settings');
+		'transfer_guard_settings',
+		'transfer_guard_hot',
+		'transfer_guard_pending'],
+	'pg_dump dumps exactly the registry, the transfer id sequence, the journal, the idempotency keys, the settings, the hot rows and the pending credits');
 SELECT ok(
 	(SELECT bool_and(c = '') FROM pg_extension, unnest(extcondition) AS c
 	  WHERE extname = 'transfer_guard'),
@@ -625,6 +633,73 @@ SELECT volatility_is('transfer_guard_column_out', ARRAY['transfer_guard_column']
 	'transfer_guard_column_out() is STABLE: it prints current names');
 SELECT volatility_is('transfer_guard_column_attnum', ARRAY['transfer_guard_column'], 'immutable',
 	'transfer_guard_column_attnum() is IMMUTABLE, as the registry''s unique index needs');
+
+-- hot rows (1.4) ---------------------------------------------------------------
+-- set_hot() and settle() write (VOLATILE); current_balance() reads in the
+-- caller's snapshot (STABLE).  All are security invoker, not strict, in C,
+-- and executable by PUBLIC: the table privileges protect the data.
+
+SELECT function_returns('set_hot', ARRAY['regclass', 'text', 'name', 'boolean', 'integer'], 'void',
+	'set_hot(regclass, text, name, boolean, integer) returns void');
+SELECT is(
+	(SELECT pg_get_function_arguments('set_hot(regclass,text,name,boolean,integer)'::regprocedure)),
+	'tbl regclass, key text, balance_column name DEFAULT NULL::name, hot boolean DEFAULT true, slots integer DEFAULT 0',
+	'set_hot takes (tbl, key, balance_column DEFAULT NULL, hot DEFAULT true, slots DEFAULT 0)');
+SELECT volatility_is('set_hot', ARRAY['regclass', 'text', 'name', 'boolean', 'integer'], 'volatile',
+	'set_hot() is volatile');
+SELECT function_returns('current_balance', ARRAY['regclass', 'text', 'name'], 'numeric',
+	'current_balance(regclass, text, name) returns numeric');
+SELECT is(
+	(SELECT pg_get_function_arguments('current_balance(regclass,text,name)'::regprocedure)),
+	'tbl regclass, key text, balance_column name DEFAULT NULL::name',
+	'current_balance takes (tbl, key, balance_column DEFAULT NULL)');
+SELECT volatility_is('current_balance', ARRAY['regclass', 'text', 'name'], 'stable',
+	'current_balance() is stable (one snapshot per statement)');
+SELECT function_returns('settle', ARRAY['regclass'], 'bigint',
+	'settle(regclass) returns bigint');
+SELECT is(
+	(SELECT pg_get_function_arguments('settle(regclass)'::regprocedure)),
+	'tbl regclass DEFAULT NULL::regclass',
+	'settle takes (tbl DEFAULT NULL)');
+SELECT volatility_is('settle', ARRAY['regclass'], 'volatile',
+	'settle() is volatile');
+SELECT is(
+	(SELECT count(*)::int FROM pg_proc
+	  WHERE oid IN ('set_hot(regclass,text,name,boolean,integer)'::regprocedure,
+					'current_balance(regclass,text,name)'::regprocedure,
+					'settle(regclass)'::regprocedure)
+		AND NOT prosecdef AND NOT proisstrict
+		AND prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+		AND has_function_privilege('public', oid, 'EXECUTE')),
+	3,
+	'set_hot, current_balance and settle are security invoker, not strict, in C, executable by PUBLIC');
+
+SELECT has_table('transfer_guard_hot', 'table transfer_guard_hot exists');
+SELECT columns_are('transfer_guard_hot',
+	ARRAY['tbl', 'balance_column', 'key', 'slots', 'marked_at', 'last_settle'],
+	'table transfer_guard_hot has exactly the columns tbl, balance_column, key, slots, marked_at, last_settle');
+SELECT col_type_is('transfer_guard_hot', 'balance_column', 'transfer_guard_column',
+	'transfer_guard_hot.balance_column is transfer_guard_column (by attribute number)');
+SELECT table_privs_are('transfer_guard_hot', 'public', ARRAY[]::text[],
+	'PUBLIC has no privilege on table transfer_guard_hot');
+SELECT has_table('transfer_guard_pending', 'table transfer_guard_pending exists');
+SELECT columns_are('transfer_guard_pending',
+	ARRAY['tbl', 'balance_column', 'key', 'amount', 'transfer_id', 'created_at'],
+	'table transfer_guard_pending has exactly the columns tbl, balance_column, key, amount, transfer_id, created_at');
+SELECT col_type_is('transfer_guard_pending', 'amount', 'numeric',
+	'transfer_guard_pending.amount is numeric (exact, never rounded)');
+SELECT table_privs_are('transfer_guard_pending', 'public', ARRAY[]::text[],
+	'PUBLIC has no privilege on table transfer_guard_pending');
+SELECT has_view('transfer_guard_hot_rows', 'view transfer_guard_hot_rows exists');
+SELECT columns_are('transfer_guard_hot_rows',
+	ARRAY['tbl', 'balance_column', 'key', 'slots', 'pending_count', 'pending_amount', 'marked_at', 'last_settle'],
+	'view transfer_guard_hot_rows has exactly the columns tbl, balance_column, key, slots, pending_count, pending_amount, marked_at, last_settle');
+SELECT table_privs_are('transfer_guard_hot_rows', 'public', ARRAY['SELECT'],
+	'PUBLIC may read view transfer_guard_hot_rows, and nothing more');
+SELECT ok(
+	(SELECT reloptions FROM pg_class WHERE oid = 'transfer_guard_hot_rows'::regclass)
+		@> ARRAY['security_barrier=true'],
+	'view transfer_guard_hot_rows is a security barrier (it filters by the caller''s table ownership)');
 
 SELECT * FROM finish();
 ROLLBACK;

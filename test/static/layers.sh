@@ -31,9 +31,12 @@ LAYERS=(
 	statements		# the statement path: SPI statements, kept plans
 	checks			# privileges, limits of debits and credits
 	guard			# guard() and unguard()
+	pending			# hot rows and their pending credits
+	hot				# set_hot(), current_balance(), settle()
 	journal			# the journal
 	idempotency		# idempotency keys
 	engine			# the transfer engine
+	worker			# the maintenance worker
 	transfer_guard	# SQL-callable functions, _PG_init and the settings
 )
 
