@@ -10,6 +10,7 @@ OBJS = \
 	src/checks.o \
 	src/citus.o \
 	src/colref.o \
+	src/contention.o \
 	src/engine.o \
 	src/exec.o \
 	src/extension.o \
@@ -22,6 +23,7 @@ OBJS = \
 	src/registry.o \
 	src/report.o \
 	src/rows.o \
+	src/slots.o \
 	src/statements.o \
 	src/transfer_guard.o \
 	src/worker.o
@@ -39,7 +41,7 @@ ISOLATION = opposite_transfers drain_one_account nowait_locked \
 	batch_opposite_orders fk_insert_not_blocked guard_change_seen \
 	idempotency_concurrent try_busy row_changes_concurrent row_path_mixed \
 	journal_indexes_switch try_busy_policy hot_credit_no_lock hot_debit_settle \
-	hot_unmark
+	hot_unmark hot_slots
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
 	--load-extension=transfer_guard
 

@@ -125,7 +125,8 @@ SELECT * FROM tg_try($$SELECT set_hot('h_acc', '1', hot => NULL)$$);
 SELECT * FROM tg_try($$SELECT current_balance('h_acc', NULL)$$);
 -- slots
 SELECT * FROM tg_try($$SELECT set_hot('h_acc', '1', slots => -1)$$);
-SELECT * FROM tg_try($$SELECT set_hot('h_acc', '1', slots => 4)$$);
+SELECT * FROM tg_try($$SELECT set_hot('h_acc', '1', slots => 1025)$$);
+SELECT * FROM tg_try($$SELECT set_hot('h_acc', '1', slots => NULL)$$);
 -- a ceiling and hot rows exclude each other
 CREATE TABLE h_cap (id int PRIMARY KEY, balance bigint NOT NULL);
 INSERT INTO h_cap VALUES (1, 0), (2, 100);
@@ -161,6 +162,82 @@ UPDATE h_null SET balance = 0 WHERE id = 1;
 SELECT set_hot('h_null', '1', hot => false);
 SELECT * FROM h_null ORDER BY id;
 
+-- escrow slots ----------------------------------------------------------------
+-- set_hot(..., slots => n) spreads what the row holds above its floor over
+-- n slots, at the column's scale; the column keeps the rest
+CREATE TABLE h_esc (id int PRIMARY KEY, balance numeric(12,2) NOT NULL,
+	ver int NOT NULL DEFAULT 0);
+INSERT INTO h_esc VALUES (1, 1000), (2, 100), (3, 100), (4, 100);
+SELECT guard('h_esc', 'balance', min_balance => 10, version_column => 'ver');
+CREATE FUNCTION h_esc_total() RETURNS numeric LANGUAGE sql AS
+	$$SELECT sum(current_balance('h_esc', id::text)) FROM h_esc$$;
+CREATE FUNCTION h_esc_slots() RETURNS TABLE (slot int, amount numeric) LANGUAGE sql AS
+	$$SELECT slot, amount FROM transfer_guard_slots WHERE tbl = 'h_esc'::regclass ORDER BY slot$$;
+SELECT set_hot('h_esc', '1', slots => 3);
+SELECT * FROM h_esc_slots();
+SELECT balance, ver, current_balance('h_esc', '1') FROM h_esc WHERE id = 1;
+SELECT slots, slot_amount, pending_count FROM transfer_guard_hot_rows WHERE tbl = 'h_esc'::regclass;
+-- a debit one slot covers takes that slot: the row is not locked (nor
+-- updated), and from_balance is NULL
+SELECT from_balance, to_balance FROM transfer('h_esc', 1, 2, 100);
+SELECT sum(amount) AS in_slots, count(*) FILTER (WHERE amount = 330) AS untouched FROM h_esc_slots();
+SELECT balance, ver, current_balance('h_esc', '1') FROM h_esc WHERE id = 1;
+SELECT from_key, to_key, amount, from_balance, to_balance FROM transfer_guard_journal
+ WHERE from_table = 'h_esc'::regclass ORDER BY transfer_id;
+-- a debit no slot covers combines every slot into the row, under lock,
+-- then fills them again from it: it is refused only if the total cannot
+-- cover it
+SELECT from_balance, to_balance FROM transfer('h_esc', 1, 3, 500);
+SELECT * FROM h_esc_slots();
+SELECT balance, ver, current_balance('h_esc', '1') FROM h_esc WHERE id = 1;
+SELECT * FROM tg_try($$SELECT * FROM transfer('h_esc', 1, 3, 390.01)$$);
+SELECT status, from_balance, to_balance FROM try_transfer('h_esc', 1, 3, 390.01);
+SELECT from_balance, to_balance FROM transfer('h_esc', 1, 3, 390);
+SELECT * FROM h_esc_slots();
+SELECT balance, current_balance('h_esc', '1') FROM h_esc WHERE id = 1;
+-- credits to a row with slots are deferred as to any hot row; a combine
+-- settles them first
+SELECT from_balance, to_balance FROM transfer('h_esc', 2, 1, 50.55);
+SELECT * FROM tg_try($$SELECT * FROM transfer('h_esc', 1, 4, 50.56)$$);
+SELECT from_balance, to_balance FROM transfer('h_esc', 1, 4, 50.55);
+SELECT balance, current_balance('h_esc', '1') FROM h_esc WHERE id = 1;
+SELECT h_esc_total();
+-- a batch that debits the row twice takes one slot for both legs; one that
+-- also credits it combines
+SELECT set_hot('h_esc', '4', slots => 2);
+SELECT leg, from_balance, to_balance FROM transfer_batch(
+	'[{"from_table": "h_esc", "from_key": 4, "to_key": 2, "amount": 10},
+	  {"from_table": "h_esc", "from_key": 4, "to_key": 3, "amount": 10}]');
+SELECT amount FROM transfer_guard_slots WHERE tbl = 'h_esc'::regclass AND key = '4' ORDER BY amount;
+SELECT leg, from_balance, to_balance FROM transfer_batch(
+	'[{"from_table": "h_esc", "from_key": 2, "to_key": 4, "amount": 5},
+	  {"from_table": "h_esc", "from_key": 4, "to_key": 3, "amount": 1}]');
+SELECT amount FROM transfer_guard_slots WHERE tbl = 'h_esc'::regclass AND key = '4' ORDER BY amount;
+SELECT h_esc_total();
+-- a different number of slots, and none: the slots go back into the row
+SELECT set_hot('h_esc', '4', slots => 5);
+SELECT amount FROM transfer_guard_slots WHERE tbl = 'h_esc'::regclass AND key = '4' ORDER BY amount;
+SELECT set_hot('h_esc', '4', slots => 0);
+SELECT count(*) FROM transfer_guard_slots WHERE tbl = 'h_esc'::regclass AND key = '4';
+SELECT balance, current_balance('h_esc', '4') FROM h_esc WHERE id = 4;
+-- slots need a floor, and keep it: guard() may not remove it meanwhile
+SELECT * FROM tg_try($$SELECT guard('h_esc', 'balance', min_balance => NULL)$$);
+SELECT h_esc_total();
+SELECT set_hot('h_esc', '1', hot => false);
+SELECT count(*) AS slots_left FROM transfer_guard_slots WHERE tbl = 'h_esc'::regclass;
+SELECT id, balance, current_balance('h_esc', id::text) FROM h_esc ORDER BY id;
+SELECT h_esc_total();
+SELECT set_hot('h_esc', '4', hot => false);
+-- a column without a floor cannot have slots
+CREATE TABLE h_nofloor (id int PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO h_nofloor VALUES (1, 10);
+SELECT guard('h_nofloor', 'balance', min_balance => NULL);
+SELECT * FROM tg_try($$SELECT set_hot('h_nofloor', '1', slots => 2)$$);
+SELECT set_hot('h_nofloor', '1');
+SELECT set_hot('h_nofloor', '1', hot => false);
+DROP TABLE h_esc, h_nofloor;
+DROP FUNCTION h_esc_total(), h_esc_slots();
+
 -- privileges ---------------------------------------------------------------
 CREATE ROLE regress_hot_owner;
 CREATE ROLE regress_hot_user;
@@ -188,6 +265,7 @@ SELECT from_balance, to_balance FROM transfer('h_own', 2, 1, 5);
 SELECT count(*) AS visible FROM transfer_guard_hot_rows;
 SELECT * FROM tg_try($$SELECT count(*) FROM transfer_guard_pending$$);
 SELECT * FROM tg_try($$SELECT count(*) FROM transfer_guard_hot$$);
+SELECT * FROM tg_try($$SELECT count(*) FROM transfer_guard_slots$$);
 -- settle() settles the tables the caller may update; current_balance()
 -- reads what the caller may read
 SELECT current_balance('h_own', '1');
@@ -225,6 +303,11 @@ SELECT count(*) AS pending_left FROM transfer_guard_pending;
 DROP ROLE regress_hot_user;
 REVOKE CREATE ON SCHEMA public FROM regress_hot_owner;
 DROP ROLE regress_hot_owner;
+
+-- without the library in shared_preload_libraries, waits for rows are not
+-- counted: the view is empty, and says why
+SELECT * FROM transfer_guard_contention;
+SELECT transfer_guard_contention_reset();
 
 SELECT set_hot('h_cap', '1', hot => false);
 DROP TABLE h_acc, h_log, h_cap, h_plain, h_null;

@@ -64,6 +64,51 @@ tg_numeric_sub(Numeric a, Numeric b)
 }
 
 /*
+ * The share of each of n slots in avail, with the column's scale (for an
+ * unconstrained numeric, avail's own): floor(avail / n) at that scale, so
+ * that n shares never add up to more than avail (numeric division rounds;
+ * this truncates an exact integer quotient instead).  Zero when avail is
+ * not positive.
+ */
+Numeric
+tg_numeric_share(TgColumn *col, Numeric avail, int n)
+{
+	Numeric		zero = tg_int64_to_numeric(0);
+	int			scale;
+	Numeric		unit;
+	Numeric		units;
+	Numeric		quotient;
+
+	if (n <= 0 || tg_numeric_cmp(avail, zero) <= 0)
+		return zero;
+	scale = col->has_scale ? col->scale :
+		DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(avail)));
+	/* unit = 10^-scale, exactly */
+	unit = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+											   CStringGetDatum(psprintf("1e-%d", scale)),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+	units = DatumGetNumeric(DirectFunctionCall2(numeric_div_trunc,
+												NumericGetDatum(avail),
+												NumericGetDatum(unit)));
+	quotient = DatumGetNumeric(DirectFunctionCall2(numeric_div_trunc,
+												   NumericGetDatum(units),
+												   NumericGetDatum(tg_int64_to_numeric(n))));
+	return DatumGetNumeric(DirectFunctionCall2(numeric_mul,
+											   NumericGetDatum(quotient),
+											   NumericGetDatum(unit)));
+}
+
+/* n times a value, exactly */
+Numeric
+tg_numeric_times(Numeric a, int n)
+{
+	return DatumGetNumeric(DirectFunctionCall2(numeric_mul,
+											   NumericGetDatum(a),
+											   NumericGetDatum(tg_int64_to_numeric(n))));
+}
+
+/*
  * A number as messages show it: exactly, unless it is too long to read,
  * then in scientific notation (e.g. an amount of 1e-1000).  For messages
  * only; no value is ever computed from this text.

@@ -30,6 +30,8 @@ extern Datum tg_numeric_to_type(Numeric value, Oid typid);
 extern Datum tg_numeric_to_column(TgColumn *col, Numeric value);
 extern Numeric tg_numeric_add(Numeric a, Numeric b);
 extern Numeric tg_numeric_sub(Numeric a, Numeric b);
+extern Numeric tg_numeric_share(TgColumn *col, Numeric avail, int n);
+extern Numeric tg_numeric_times(Numeric a, int n);
 extern int	tg_numeric_cmp(Numeric a, Numeric b);
 extern char *tg_numeric_display(Numeric n);
 

@@ -49,6 +49,7 @@
 #include "report.h"
 #include "request.h"
 #include "rows.h"
+#include "slots.h"
 #include "statements.h"
 #include "table.h"
 
@@ -72,6 +73,10 @@ typedef struct OpRow
 	bool		locked;			/* row path: slot's version is locked */
 	bool		changed_by_call;	/* row path: code this call ran changed it
 									 * after the read; a statement updates it */
+	Numeric    *drained;		/* per column: slots combined into it, or
+								 * NULL (all NULL: no slots combined) */
+	Numeric    *total;			/* per column: its total after the legs,
+								 * before its slots were filled again */
 } OpRow;
 
 /* one table taking part in the call */
@@ -102,7 +107,24 @@ typedef struct OpLeg
 	Numeric		to_after;
 	Datum		to_key;			/* converted, until to_row is placed */
 	TgHotRow   *deferred;		/* a credit to this hot row, deferred */
+	int			slot;			/* the slot its debit takes, or -1 */
 } OpLeg;
+
+/*
+ * A hot row with slots that the call debits: either one slot covers its
+ * debits (slot >= 0; the row is not locked), or every slot is combined
+ * into the row (slot -1; share is what each slot holds afterwards).
+ */
+typedef struct SlotUse
+{
+	OpTable    *ot;
+	OpRow	   *row;
+	int			column;
+	TgHotRow   *hot;
+	int			slot;
+	Numeric		debit;
+	Numeric		share;
+} SlotUse;
 
 /* what the checks of the legs found */
 typedef enum LegCheck
@@ -129,6 +151,8 @@ typedef struct OpState
 	bool		citus;			/* some table is a Citus table */
 	bool		local;			/* some table is this server's own */
 	bool		hot;			/* some table has hot rows */
+	int			nslots;			/* slot uses */
+	SlotUse    *slots;
 	bool		is_batch;
 	bool		try_mode;		/* business outcomes as a status */
 	TgLockMode	lock_mode;		/* how statements and try calls lock */
@@ -493,9 +517,10 @@ read_or_lock_rows(OpState *st, TgLockMode rowpath_mode)
 			ot->rows[r]->locked = false;
 			ot->rows[r]->changed_by_call = false;
 		}
-		if (ot->rowpath)
+		/* a table may have no row to lock: deferred credits, slot debits */
+		if (ot->nrows > 0 && ot->rowpath)
 			lock_table_rows_direct(st, ot, rowpath_mode);
-		else
+		else if (ot->nrows > 0)
 			lock_table_rows(st, ot, st->lock_mode);
 		/* a later table is read with a new snapshot (READ COMMITTED) */
 		if (st->ex)
@@ -623,8 +648,8 @@ update_row_direct(OpState *st, OpTable *ot, OpRow *row, bool *concurrent)
 	RowSource	src = {NULL, NULL, NULL, 0};
 
 	nset = row_path_new_values(ot, row, attnums, values, nulls, domains);
-	src.slot = tg_row_update(st->ex, ot->relno, row->slot, nset, attnums,
-							 values, nulls, domains, concurrent);
+	src.slot = tg_row_update(st->ex, ot->relno, row->slot, row->locked, nset,
+							 attnums, values, nulls, domains, concurrent);
 	if (src.slot == NULL)
 		return false;
 	copy_balances(st, ot, &src, touched_columns(ot, row), row->final, NULL);
@@ -790,6 +815,8 @@ reset_balances(OpState *st)
 			for (c = 0; c < st->tables[t]->table->ncolumns; c++)
 			{
 				row->balance[c] = row->start[c];
+				if (row->drained && row->drained[c] && !row->isnull[c])
+					row->balance[c] = tg_numeric_add(row->start[c], row->drained[c]);
 				row->last_leg[c] = -1;
 				row->debited[c] = false;
 				row->credited[c] = false;
@@ -814,8 +841,9 @@ run_checks(OpState *st)
 		LegCheck	check;
 
 		st->current_leg = i;
-		check = move(st, leg->from_table, leg->from_row, leg->from_col,
-					 leg->amount, true);
+		check = leg->slot >= 0 ? LEG_OK :
+			move(st, leg->from_table, leg->from_row, leg->from_col,
+				 leg->amount, true);
 		if (check == LEG_OK && leg->deferred == NULL)
 			check = move(st, leg->to_table, leg->to_row, leg->to_col,
 						 leg->amount, false);
@@ -1056,6 +1084,9 @@ place_credits(OpState *st)
 			st->hot = true;
 		if (hot != NULL && !debited_in_call(st, ot, leg->to_col, leg->to_key))
 		{
+			/* first in the lock order, before slots and rows (pending.c) */
+			tg_hot_lock(ot->table->relid, ot->table->columns[leg->to_col].attnum,
+						hot->key_text, ShareLock);
 			leg->deferred = hot;
 			leg->to_row = deferred_row(ot, hot);
 		}
@@ -1068,6 +1099,8 @@ place_credits(OpState *st)
 static void
 init_state(OpState *st, TgRequest *req)
 {
+	int			i;
+
 	memset(st, 0, sizeof(*st));
 	st->req = req;
 	st->outer = CurrentMemoryContext;
@@ -1080,6 +1113,8 @@ init_state(OpState *st, TgRequest *req)
 	st->lock_mode = !req->nowait ? TG_LOCK_WAIT :
 		req->try_mode ? TG_LOCK_SKIP : TG_LOCK_NOWAIT;
 	st->current_leg = -1;
+	for (i = 0; i < req->nlegs; i++)
+		st->legs[i].slot = -1;
 }
 
 /*
@@ -1302,6 +1337,18 @@ update_rows(OpState *st)
 }
 
 /*
+ * A balance as the update stored it; for a row whose slots were combined,
+ * its total (the column and the slots filled from it).
+ */
+static Numeric
+stored_total(OpRow *row, int c)
+{
+	if (row->total != NULL && row->total[c] != NULL)
+		return row->total[c];
+	return row->final[c];
+}
+
+/*
  * Each leg's transfer id and the balances after it: the values stored by
  * the update for the last leg touching a balance, the computed
  * intermediate ones for earlier legs of a batch.
@@ -1319,10 +1366,10 @@ assign_results(OpState *st, TgLegResult *results)
 		results[i].transfer_id = nextval_internal(tg_sequence_oid(), false);
 		results[i].from_balance =
 			leg->from_row->last_leg[leg->from_col] == i ?
-			leg->from_row->final[leg->from_col] : leg->from_after;
+			stored_total(leg->from_row, leg->from_col) : leg->from_after;
 		results[i].to_balance =
 			leg->to_row->last_leg[leg->to_col] == i ?
-			leg->to_row->final[leg->to_col] : leg->to_after;
+			stored_total(leg->to_row, leg->to_col) : leg->to_after;
 	}
 }
 
@@ -1401,6 +1448,228 @@ settle_hot_rows(OpState *st)
 }
 
 /*
+ * What the call debits from a hot row's balance, and whether the row takes
+ * part in the call only through those debits (then a slot may serve them
+ * without locking the row).
+ */
+static Numeric
+slot_debit(OpState *st, OpRow *row, int c, bool *only_debits)
+{
+	Numeric		debit = NULL;
+	int			i;
+
+	*only_debits = true;
+	for (i = 0; i < st->nlegs; i++)
+	{
+		OpLeg	   *leg = &st->legs[i];
+
+		if (leg->to_row == row)
+			*only_debits = false;
+		if (leg->from_row != row)
+			continue;
+		if (leg->from_col != c)
+			*only_debits = false;
+		else
+			debit = debit ? tg_numeric_add(debit, leg->amount) : leg->amount;
+	}
+	return debit;
+}
+
+/* take a row out of its table's rows: nothing locks, reads or updates it */
+static void
+detach_row(OpTable *ot, int r, TgHotRow *hot)
+{
+	OpRow	   *row = ot->rows[r];
+
+	memmove(&ot->rows[r], &ot->rows[r + 1], sizeof(OpRow *) * (ot->nrows - r - 1));
+	ot->nrows--;
+	row->found = true;
+	row->held_key = hot->key;
+}
+
+/* remember a slot use of the call */
+static SlotUse *
+add_slot_use(OpState *st, OpTable *ot, OpRow *row, int c, TgHotRow *hot)
+{
+	SlotUse    *use;
+
+	st->slots = st->nslots == 0 ? palloc(sizeof(SlotUse) * st->nlegs) : st->slots;
+	use = &st->slots[st->nslots++];
+	use->ot = ot;
+	use->row = row;
+	use->column = c;
+	use->hot = hot;
+	use->slot = -1;
+	use->debit = NULL;
+	use->share = NULL;
+	return use;
+}
+
+/*
+ * Lock every slot of a hot row the call debits and cannot serve with one
+ * slot, to combine them into the row: their sum is added to the row's
+ * balance as read.  Returns false when a slot is busy (try mode, nowait).
+ */
+static bool
+combine_slots(OpState *st, SlotUse *use)
+{
+	OpRow	   *row = use->row;
+	TgTable    *table = use->ot->table;
+	AttrNumber	attnum = table->columns[use->column].attnum;
+	MemoryContext old;
+	Numeric		sum;
+	int			n;
+
+	sum = tg_slots_lock(table->relid, attnum, use->hot->key_text,
+						st->lock_mode, &n);
+	if (n != use->hot->slots && st->lock_mode != TG_LOCK_SKIP)
+	{
+		/* slots added since the statement's snapshot: lock them too */
+		sum = tg_slots_lock(table->relid, attnum, use->hot->key_text,
+							st->lock_mode, &n);
+	}
+	if (n < use->hot->slots && st->lock_mode == TG_LOCK_SKIP)
+		return false;
+	old = MemoryContextSwitchTo(st->outer);
+	if (row->drained == NULL)
+		row->drained = palloc0(sizeof(Numeric) * table->ncolumns);
+	row->drained[use->column] = sum;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * One slot covering a debit: a free one, else (unless the call must not
+ * wait) the first one that covers it once the debit holding it ends.  -1
+ * if none does.
+ */
+static int
+take_one_slot(OpState *st, TgTable *table, int c, TgHotRow *hot, Numeric debit)
+{
+	AttrNumber	attnum = table->columns[c].attnum;
+	int			slot = tg_slot_take(table->relid, attnum, hot->key_text, debit,
+									TG_LOCK_SKIP);
+
+	if (slot < 0 && st->lock_mode != TG_LOCK_SKIP)
+		slot = tg_slot_take(table->relid, attnum, hot->key_text, debit,
+							st->lock_mode);
+	return slot;
+}
+
+/*
+ * The slots of the hot rows the call debits, before any row is locked
+ * (slots come first in the lock order, docs/design.md, "Escrow slots").
+ * A row that takes part only through debits of one column, with no
+ * row-level security applying to the caller, is served by one slot that
+ * covers them all, if one does: the row is not locked.  Otherwise every
+ * slot of the row is locked and combined into it.  Returns BUSY when a
+ * slot is (try mode, nowait).
+ */
+static TgStatus
+take_slots(OpState *st, TgLegResult *results)
+{
+	int			t;
+	int			r;
+	int			c;
+	int			i;
+
+	if (!st->hot)
+		return TG_STATUS_OK;
+	for (t = 0; t < st->ntables; t++)
+	{
+		OpTable    *ot = st->tables[t];
+		bool		rls = check_enable_rls(ot->table->relid, InvalidOid, true) == RLS_ENABLED;
+
+		for (r = 0; r < ot->nrows && ot->table->nhot > 0; r++)
+			for (c = 0; c < ot->table->ncolumns; c++)
+			{
+				OpRow	   *row = ot->rows[r];
+				TgHotRow   *hot = tg_hot_find(ot->table, c, row->key);
+				bool		only_debits;
+				Numeric		debit;
+				SlotUse    *use;
+
+				if (hot == NULL || hot->slots == 0 ||
+					(debit = slot_debit(st, row, c, &only_debits)) == NULL)
+					continue;
+				use = add_slot_use(st, ot, row, c, hot);
+				use->debit = debit;
+				if (only_debits && !rls)
+					use->slot = take_one_slot(st, ot->table, c, hot, debit);
+				if (use->slot >= 0)
+				{
+					for (i = 0; i < st->nlegs; i++)
+						if (st->legs[i].from_row == row)
+							st->legs[i].slot = use->slot;
+					detach_row(ot, r--, hot);
+					break;
+				}
+				if (!combine_slots(st, use))
+				{
+					results_nothing_moved(st, results, false);
+					return TG_STATUS_BUSY;
+				}
+			}
+	}
+	return TG_STATUS_OK;
+}
+
+/*
+ * Fill the combined slots again from their rows, after the checks: each of
+ * a row's n slots gets an equal share of what the row holds above its
+ * floor, at the column's scale (the rest stays in the column, which keeps
+ * its floor).  The row's total after the legs is kept for the results.
+ */
+static void
+fill_slots(OpState *st)
+{
+	int			i;
+
+	for (i = 0; i < st->nslots; i++)
+	{
+		SlotUse    *use = &st->slots[i];
+		OpRow	   *row = use->row;
+		TgColumn   *col = &use->ot->table->columns[use->column];
+		Numeric		balance = row->balance[use->column];
+		MemoryContext old;
+
+		if (use->slot >= 0 || balance == NULL)
+			continue;
+		old = MemoryContextSwitchTo(st->outer);
+		use->share = col->min_balance == NULL ? tg_int64_to_numeric(0) :
+			tg_numeric_share(col, tg_numeric_sub(balance, col->min_balance),
+							 use->hot->slots);
+		if (row->total == NULL)
+			row->total = palloc0(sizeof(Numeric) * use->ot->table->ncolumns);
+		row->total[use->column] = balance;
+		row->balance[use->column] =
+			tg_numeric_sub(balance, tg_numeric_times(use->share, use->hot->slots));
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* write the slots: the one taken debited, the combined ones filled */
+static void
+write_slots(OpState *st)
+{
+	int			i;
+
+	for (i = 0; i < st->nslots; i++)
+	{
+		SlotUse    *use = &st->slots[i];
+		TgTable    *table = use->ot->table;
+		AttrNumber	attnum = table->columns[use->column].attnum;
+
+		if (use->slot >= 0)
+			tg_slot_debit(table->relid, attnum, use->hot->key_text, use->slot,
+						  use->debit);
+		else if (use->share != NULL)
+			tg_slots_make(table->relid, attnum, use->hot->key_text,
+						  use->hot->slots, use->share);
+	}
+}
+
+/*
  * Record the deferred credits, with their transfer ids, once the rest of
  * the call has been done.
  */
@@ -1424,6 +1693,9 @@ run(OpState *st, TgLegResult *results)
 	status = claim_or_replay(st, results);
 	if (status != TG_STATUS_OK)
 		return status;
+	status = take_slots(st, results);
+	if (status != TG_STATUS_OK)
+		return status;
 	lock_and_read(st);
 	status = check_rows_found(st);
 	if (status != TG_STATUS_OK)
@@ -1435,7 +1707,9 @@ run(OpState *st, TgLegResult *results)
 	status = check_legs(st, results);
 	if (status != TG_STATUS_OK)
 		return status;
+	fill_slots(st);
 	update_rows(st);
+	write_slots(st);
 	/*
 	 * Rows of this server changed with a Citus table's, or records written
 	 * here with them: Citus must commit with two-phase commit, for this

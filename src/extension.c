@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
+
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
@@ -44,7 +46,7 @@
  */
 static const char *const tg_ext_rel_names[] = {
 	TG_REGISTRY_NAME, TG_SEQUENCE_NAME, TG_JOURNAL_NAME, TG_IDEMPOTENCY_NAME,
-	TG_HOT_NAME, TG_PENDING_NAME
+	TG_HOT_NAME, TG_PENDING_NAME, TG_SLOTS_NAME
 };
 #define TG_EXT_RELS lengthof(tg_ext_rel_names)
 static Oid	tg_ext_rels[TG_EXT_RELS];
@@ -233,6 +235,42 @@ tg_extension_plan(TgExtensionStatement *stmt, const char *relname, const char *s
 								 nargs, argtypes);
 	stmt->relid = relid;
 	return stmt->plan;
+}
+
+/*
+ * The SQL of a statement on one of the extension's relations that also
+ * names its functions: in fmt, every %s becomes the extension's schema,
+ * quoted, and %% a %, as psprintf() would, so that a %%s stays a %s for
+ * tg_extension_plan() to put the relation in (and a % in the schema's name
+ * is doubled for it).
+ */
+char *
+tg_extension_sql(const char *fmt)
+{
+	const char *schema = quote_identifier(get_namespace_name(tg_extension_namespace()));
+	StringInfoData sql;
+	const char *p;
+	const char *q;
+
+	initStringInfo(&sql);
+	for (p = fmt; *p; p++)
+	{
+		if (p[0] == '%' && p[1] == '%')
+			appendStringInfoChar(&sql, *p++);
+		else if (p[0] == '%' && p[1] == 's')
+		{
+			for (q = schema; *q; q++)
+			{
+				if (*q == '%')
+					appendStringInfoChar(&sql, '%');
+				appendStringInfoChar(&sql, *q);
+			}
+			p++;
+		}
+		else
+			appendStringInfoChar(&sql, *p);
+	}
+	return sql.data;
 }
 
 /*

@@ -24,6 +24,7 @@
 #define TG_IDEMPOTENCY_NAME "transfer_guard_idempotency"
 #define TG_HOT_NAME			"transfer_guard_hot"
 #define TG_PENDING_NAME		"transfer_guard_pending"
+#define TG_SLOTS_NAME		"transfer_guard_slots"
 
 /*
  * A kept statement on one of the extension's relations, and the relation
@@ -48,6 +49,7 @@ extern NameData *tg_caller(void);
 extern SPIPlanPtr tg_extension_plan(TgExtensionStatement *stmt,
 									const char *relname, const char *sqlfmt,
 									int nargs, Oid *argtypes);
+extern char *tg_extension_sql(const char *fmt);
 extern int	tg_spi_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls,
 							long tcount);
 extern int	tg_spi_read_as_owner(SPIPlanPtr plan, Datum *values,

@@ -330,11 +330,12 @@ write_guard(Relation rel, AttrNumber attnum, Numeric min_balance,
 }
 
 /*
- * Refuse a change that hot rows of the column do not allow (set_hot()):
- * what says so in the message.
+ * Refuse a change that hot rows of the column (with_slots: hot rows with
+ * slots) do not allow (set_hot()): what says so in the message.
  */
 static void
-check_no_hot_rows(Relation rel, AttrNumber attnum, const char *what)
+check_no_hot_rows(Relation rel, AttrNumber attnum, const char *what,
+				  bool with_slots)
 {
 	TgTable    *table = tg_get_table(RelationGetRelid(rel), true);
 	int			i;
@@ -342,7 +343,8 @@ check_no_hot_rows(Relation rel, AttrNumber attnum, const char *what)
 	if (table == NULL)
 		return;
 	for (i = 0; i < table->nhot; i++)
-		if (table->columns[table->hot[i].column].attnum == attnum)
+		if (table->columns[table->hot[i].column].attnum == attnum &&
+			(!with_slots || table->hot[i].slots > 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("cannot %s column \"%s\" of table \"%s\": it has hot rows",
@@ -382,7 +384,9 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 				 errtablecol(rel, attnum)));
 	check_limits(rel, attnum, min_balance, max_balance);
 	if (max_balance != NULL)
-		check_no_hot_rows(rel, attnum, "set a ceiling on");
+		check_no_hot_rows(rel, attnum, "set a ceiling on", false);
+	if (min_balance == NULL)
+		check_no_hot_rows(rel, attnum, "remove the floor of", true);
 	if (version_column)
 		version_attnum = check_version_column(rel, rows, version_column,
 											  attnum, key_attnum);
@@ -416,7 +420,7 @@ tg_unguard(Oid relid, const char *colname)
 	Datum		values[2];
 
 	if (attnum > 0)
-		check_no_hot_rows(rel, attnum, "unguard");
+		check_no_hot_rows(rel, attnum, "unguard", false);
 
 	/* the registry's balance column, as its unique index has it, to attnum */
 	initStringInfo(&sql);

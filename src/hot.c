@@ -33,6 +33,7 @@
 #include "pending.h"
 #include "registry.h"
 #include "report.h"
+#include "slots.h"
 #include "statements.h"
 
 static TgExtensionStatement mark_stmt;
@@ -101,7 +102,6 @@ mark_hot(TgTable *table, int column, const char *held, int slots)
 	RegistryShape shape = tg_registry_shape();
 	Oid			argtypes[4] = {REGCLASSOID, shape.column_type, TEXTOID, INT4OID};
 	Datum		values[4];
-	const char *schema = quote_identifier(get_namespace_name(tg_extension_namespace()));
 
 	values[0] = ObjectIdGetDatum(table->relid);
 	values[1] = PointerGetDatum(tg_colref_make(table->relid,
@@ -109,10 +109,10 @@ mark_hot(TgTable *table, int column, const char *held, int slots)
 	values[2] = CStringGetTextDatum(held);
 	values[3] = Int32GetDatum(slots);
 	run_as_owner(&mark_stmt, TG_HOT_NAME,
-				 psprintf("INSERT INTO %%s AS h (tbl, balance_column, key, slots)"
-						  " VALUES ($1, $2, $3, $4)"
-						  " ON CONFLICT (tbl, %s.transfer_guard_column_attnum(balance_column), key)"
-						  " DO UPDATE SET slots = EXCLUDED.slots", schema),
+				 tg_extension_sql("INSERT INTO %%s AS h (tbl, balance_column, key, slots)"
+								  " VALUES ($1, $2, $3, $4)"
+								  " ON CONFLICT (tbl, %s.transfer_guard_column_attnum(balance_column), key)"
+								  " DO UPDATE SET slots = EXCLUDED.slots"),
 				 4, argtypes, values);
 }
 
@@ -122,33 +122,34 @@ unmark_hot(TgTable *table, int column, const char *held)
 {
 	Oid			argtypes[3] = {REGCLASSOID, INT2OID, TEXTOID};
 	Datum		values[3];
-	const char *schema = quote_identifier(get_namespace_name(tg_extension_namespace()));
 
 	values[0] = ObjectIdGetDatum(table->relid);
 	values[1] = Int16GetDatum(table->columns[column].attnum);
 	values[2] = CStringGetTextDatum(held);
 	return run_as_owner(&unmark_stmt, TG_HOT_NAME,
-						psprintf("DELETE FROM %%s AS h"
-								 " WHERE h.tbl OPERATOR(pg_catalog.=) $1"
-								 " AND %s.transfer_guard_column_attnum(h.balance_column)"
-								 " OPERATOR(pg_catalog.=) $2"
-								 " AND h.key OPERATOR(pg_catalog.=) $3", schema),
+						tg_extension_sql("DELETE FROM %%s AS h"
+										 " WHERE h.tbl OPERATOR(pg_catalog.=) $1"
+										 " AND %s.transfer_guard_column_attnum(h.balance_column)"
+										 " OPERATOR(pg_catalog.=) $2"
+										 " AND h.key OPERATOR(pg_catalog.=) $3"),
 						3, argtypes, values) > 0;
 }
 
 /*
- * Settle a locked row: fold its pending credits.  A NULL balance cannot
- * take them; they stay pending, and so does the row's hot mark.
+ * Settle a locked row: fold its pending credits, adding them to *balance.
+ * A NULL balance cannot take them; they stay pending (elevel says how that
+ * is reported).  Returns how many were folded.
  */
 static int64
 fold_locked(TgTable *table, int column, Datum key, const char *held,
-			Numeric balance, int elevel)
+			Numeric *balance, int elevel)
 {
 	int64		n;
+	Numeric		sum;
 
-	if (balance == NULL &&
+	if (*balance == NULL &&
 		tg_numeric_cmp(tg_pending_sum(table->relid, table->columns[column].attnum, held),
-					   tg_number_to_numeric(Int32GetDatum(0), INT4OID)) != 0)
+					   tg_int64_to_numeric(0)) != 0)
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -158,14 +159,92 @@ fold_locked(TgTable *table, int column, Datum key, const char *held,
 				 tg_errtablecol(table->relid, table->columns[column].attnum)));
 		return 0;
 	}
-	(void) tg_pending_fold(table, column, key, held, &n);
+	if (*balance == NULL)
+		return 0;
+	sum = tg_pending_fold(table, column, key, held, &n);
+	if (sum != NULL)
+		*balance = tg_numeric_add(*balance, sum);
 	return n;
 }
 
 /*
- * set_hot(): mark a row hot, or not.  The table's owner only, as guard().
- * Unmarking waits for the credits in flight to the row (tg_hot_lock), then
- * settles it, so nothing stays pending that this transaction can see.
+ * Give a locked row with locked slots n slots again: the slots' sum goes
+ * back into the row, and each of the n new slots takes an equal share of
+ * what the row then holds above its floor (none without a floor).  One
+ * UPDATE of the row, if its balance changes.  balance is the row's balance
+ * as it now stands (after any fold).
+ */
+static void
+refill_locked(TgTable *table, int column, Datum key, const char *held,
+			  Numeric balance, Numeric slot_sum, int n)
+{
+	TgColumn   *col = &table->columns[column];
+	Numeric		total = tg_numeric_add(balance, slot_sum);
+	Numeric		share = tg_int64_to_numeric(0);
+	Datum		delta;
+
+	if (n > 0 && col->min_balance != NULL)
+		share = tg_numeric_share(col, tg_numeric_sub(total, col->min_balance), n);
+	delta = NumericGetDatum(tg_numeric_sub(slot_sum, tg_numeric_times(share, n)));
+	if (tg_numeric_cmp(DatumGetNumeric(delta), tg_int64_to_numeric(0)) != 0)
+	{
+		if (tg_stmt_update(table, key, UINT64CONST(1) << column, &delta) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+					 errmsg("update of row %s in table \"%s\" was skipped",
+							held, tg_rel_display_name(table->relid)),
+					 errdetail("A BEFORE UPDATE trigger returned NULL; the row's slots are unchanged."),
+					 tg_errtablecol(table->relid, col->attnum)));
+		SPI_freetuptable(SPI_tuptable);
+	}
+	tg_slots_make(table->relid, col->attnum, held, n, share);
+}
+
+/* the refusals of set_hot() before anything is locked */
+static void
+check_set_hot(Relation rel, TgTable *table, TgColumn *col, bool hot, int slots)
+{
+	if (slots < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("slots must not be negative")));
+	if (slots > TG_MAX_SLOTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("slots must be at most %d", TG_MAX_SLOTS)));
+	if (table->placement != TG_PLACE_LOCAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("rows of table \"%s\" cannot be hot: Citus distributes it",
+						RelationGetRelationName(rel)),
+				 tg_errtable(table->relid)));
+	if (hot && col->max_balance != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rows of column \"%s\" of table \"%s\" cannot be hot: it has a ceiling",
+						NameStr(col->name), RelationGetRelationName(rel)),
+				 errdetail("A deferred credit is not checked against max_balance %s.",
+						   tg_numeric_display(col->max_balance)),
+				 errhint("Guard the column without max_balance first."),
+				 errtablecol(rel, col->attnum)));
+	if (hot && slots > 0 && col->min_balance == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rows of column \"%s\" of table \"%s\" cannot have slots: it has no floor",
+						NameStr(col->name), RelationGetRelationName(rel)),
+				 errdetail("Slots hold what a row has above its floor."),
+				 errhint("Guard the column with a min_balance first."),
+				 errtablecol(rel, col->attnum)));
+}
+
+/*
+ * set_hot(): mark a row hot, or not, and give it its slots.  The table's
+ * owner only, as guard().  Unmarking first waits for the credits in flight
+ * to the row (tg_hot_lock).  Then the row's slots are locked (before the
+ * row: the lock order of slots.c), the row, its pending credits settled,
+ * its old slots put back into it and its new ones filled from it; when it
+ * stops being hot, nothing stays pending or in slots that this transaction
+ * can see.
  */
 void
 tg_set_hot(Oid relid, const char *key, const char *colname, bool hot,
@@ -177,51 +256,38 @@ tg_set_hot(Oid relid, const char *key, const char *colname, bool hot,
 	int			column = (int) (col - table->columns);
 	Datum		keyval = tg_key_convert(table, CStringGetTextDatum(key),
 										TEXTOID, "key");
+	TgHotRow   *current = tg_hot_find(table, column, keyval);
+	const char *hot_key = current ? current->key_text : tg_key_text(table, keyval);
 	Numeric		balance;
+	Numeric		slot_sum;
 	char	   *held;
+	int			nslots;
 
-	if (slots < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("slots must not be negative")));
-	if (slots > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("escrow slots for debits of hot rows are not supported yet"),
-				 errhint("Call set_hot() with slots => 0: credits are deferred, debits lock the row.")));
-	if (table->placement != TG_PLACE_LOCAL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("rows of table \"%s\" cannot be hot: Citus distributes it",
-						RelationGetRelationName(rel)),
-				 tg_errtable(relid)));
-	if (hot && col->max_balance != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("rows of column \"%s\" of table \"%s\" cannot be hot: it has a ceiling",
-						NameStr(col->name), RelationGetRelationName(rel)),
-				 errdetail("A deferred credit is not checked against max_balance %s.",
-						   tg_numeric_display(col->max_balance)),
-				 errhint("Guard the column without max_balance first."),
-				 errtablecol(rel, col->attnum)));
-
+	check_set_hot(rel, table, col, hot, slots);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (!hot)
-		tg_hot_lock(relid, col->attnum, tg_key_text(table, keyval), ExclusiveLock);
+		tg_hot_lock(relid, col->attnum, hot_key, ExclusiveLock);
+	slot_sum = tg_slots_lock(relid, col->attnum, hot_key, TG_LOCK_WAIT, &nslots);
 	held = lock_row(table, column, keyval, TG_LOCK_WAIT, &balance);
+	if (!hot && strcmp(held, hot_key) != 0)
+		tg_hot_lock(relid, col->attnum, held, ExclusiveLock);
+	(void) fold_locked(table, column, keyval, held, &balance, ERROR);
+	if (balance == NULL && nslots > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("cannot settle row %s of table \"%s\": its balance is NULL",
+						held, tg_rel_display_name(relid)),
+				 tg_errtablecol(relid, col->attnum)));
+	if (balance != NULL)
+		refill_locked(table, column, keyval, held, balance, slot_sum,
+					  hot ? slots : 0);
 	if (hot)
 		mark_hot(table, column, held, slots);
-	else
-	{
-		if (strcmp(held, tg_key_text(table, keyval)) != 0)
-			tg_hot_lock(relid, col->attnum, held, ExclusiveLock);
-		(void) fold_locked(table, column, keyval, held, balance, ERROR);
-		if (!unmark_hot(table, column, held))
-			ereport(NOTICE,
-					(errmsg("row %s of column \"%s\" of table \"%s\" is not hot",
-							held, NameStr(col->name), RelationGetRelationName(rel))));
-	}
+	else if (!unmark_hot(table, column, held))
+		ereport(NOTICE,
+				(errmsg("row %s of column \"%s\" of table \"%s\" is not hot",
+						held, NameStr(col->name), RelationGetRelationName(rel))));
 	SPI_finish();
 
 	/* every backend's cache entry for this table is now stale */
@@ -231,9 +297,10 @@ tg_set_hot(Oid relid, const char *key, const char *colname, bool hot,
 
 /*
  * current_balance(): a guarded row's exact balance in the snapshot of the
- * caller's statement: its column plus the credits pending on it.  Both are
- * read in that one snapshot; a settle moves credits from one to the other
- * in one transaction, so the sum is never off.  NULL if the column is.
+ * caller's statement: its column, the credits pending on it and what its
+ * slots hold.  All are read in that one snapshot; a settle or a combine
+ * moves units between them in one transaction, so the sum is never off.
+ * NULL if the column is.
  */
 Numeric
 tg_current_balance(Oid relid, const char *key, const char *colname)
@@ -248,6 +315,7 @@ tg_current_balance(Oid relid, const char *key, const char *colname)
 	HeapTuple	tup;
 	Numeric		result = NULL;
 	Numeric		pending;
+	Numeric		slot_sum;
 	bool		isnull;
 	Datum		v;
 	char	   *held;
@@ -265,8 +333,9 @@ tg_current_balance(Oid relid, const char *key, const char *colname)
 		result = tg_numeric_from_column(col, v);
 		MemoryContextSwitchTo(old);
 		pending = tg_pending_sum(relid, col->attnum, held);
+		slot_sum = tg_slots_sum(relid, col->attnum, held);
 		old = MemoryContextSwitchTo(outer);
-		result = tg_numeric_add(result, pending);
+		result = tg_numeric_add(tg_numeric_add(result, pending), slot_sum);
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
@@ -275,29 +344,50 @@ tg_current_balance(Oid relid, const char *key, const char *colname)
 
 /*
  * The rows with committed pending credits, of one table or (InvalidOid) of
- * all, as the extension's owner sees them; with SPI connected.  The list is
- * made in cxt.
+ * all, as the extension's owner sees them; with SPI connected.  Of all
+ * tables, also the hot rows whose slots need filling (one holds at most a
+ * quarter of another, or all are empty).  The list is made in cxt.
  */
 List *
 tg_settle_groups(Oid relid, MemoryContext cxt)
 {
 	Oid			argtypes[1] = {REGCLASSOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	const char *schema = quote_identifier(get_namespace_name(tg_extension_namespace()));
-	const char *sql = psprintf("SELECT DISTINCT p.tbl::pg_catalog.oid,"
-							   " %s.transfer_guard_column_attnum(p.balance_column), p.key"
-							   " FROM %%s AS p%s", schema,
-							   OidIsValid(relid) ?
-							   " WHERE p.tbl OPERATOR(pg_catalog.=) $1" : "");
+	const char *sql = tg_extension_sql(OidIsValid(relid) ?
+									   "SELECT DISTINCT p.tbl::pg_catalog.oid,"
+									   " %s.transfer_guard_column_attnum(p.balance_column), p.key"
+									   " FROM %%s AS p WHERE p.tbl OPERATOR(pg_catalog.=) $1" :
+									   "SELECT DISTINCT p.tbl::pg_catalog.oid,"
+									   " %s.transfer_guard_column_attnum(p.balance_column), p.key"
+									   " FROM %%s AS p");
 	List	   *groups = NIL;
 	uint64		n;
 	uint64		i;
 
 	if (!OidIsValid(tg_extension_relation(TG_PENDING_NAME, true)))
 		return NIL;
-	n = OidIsValid(relid) ?
-		run_as_owner(&groups_of_stmt, TG_PENDING_NAME, sql, 1, argtypes, values) :
-		run_as_owner(&groups_stmt, TG_PENDING_NAME, sql, 0, NULL, NULL);
+	if (OidIsValid(relid))
+		n = run_as_owner(&groups_of_stmt, TG_PENDING_NAME, sql, 1, argtypes, values);
+	else if (!OidIsValid(tg_extension_relation(TG_SLOTS_NAME, true)))
+		n = run_as_owner(&groups_stmt, TG_PENDING_NAME, sql, 0, NULL, NULL);
+	else
+	{
+		/* and the rows with slots to fill: one at most a quarter of another */
+		sql = psprintf("%s UNION %s", sql,
+					   tg_extension_sql("SELECT h.tbl::pg_catalog.oid,"
+										" %s.transfer_guard_column_attnum(h.balance_column), h.key"
+										" FROM %s.transfer_guard_hot AS h"
+										" WHERE h.slots OPERATOR(pg_catalog.>) 0 AND ("
+										" SELECT pg_catalog.min(x.amount) OPERATOR(pg_catalog.*) 4"
+										" OPERATOR(pg_catalog.<) pg_catalog.max(x.amount)"
+										" OR pg_catalog.max(x.amount) OPERATOR(pg_catalog.=) 0"
+										" FROM %s.transfer_guard_slots AS x"
+										" WHERE x.tbl OPERATOR(pg_catalog.=) h.tbl"
+										" AND %s.transfer_guard_column_attnum(x.balance_column)"
+										" OPERATOR(pg_catalog.=) %s.transfer_guard_column_attnum(h.balance_column)"
+										" AND x.key OPERATOR(pg_catalog.=) h.key)"));
+		n = run_as_owner(&groups_stmt, TG_PENDING_NAME, sql, 0, NULL, NULL);
+	}
 	for (i = 0; i < n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -323,17 +413,16 @@ note_settled(Oid relid, AttrNumber attnum, const char *held)
 {
 	Oid			argtypes[3] = {REGCLASSOID, INT2OID, TEXTOID};
 	Datum		values[3];
-	const char *schema = quote_identifier(get_namespace_name(tg_extension_namespace()));
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = Int16GetDatum(attnum);
 	values[2] = CStringGetTextDatum(held);
 	run_as_owner(&settled_stmt, TG_HOT_NAME,
-				 psprintf("UPDATE %%s AS h SET last_settle = pg_catalog.now()"
-						  " WHERE h.tbl OPERATOR(pg_catalog.=) $1"
-						  " AND %s.transfer_guard_column_attnum(h.balance_column)"
-						  " OPERATOR(pg_catalog.=) $2"
-						  " AND h.key OPERATOR(pg_catalog.=) $3", schema),
+				 tg_extension_sql("UPDATE %%s AS h SET last_settle = pg_catalog.now()"
+								  " WHERE h.tbl OPERATOR(pg_catalog.=) $1"
+								  " AND %s.transfer_guard_column_attnum(h.balance_column)"
+								  " OPERATOR(pg_catalog.=) $2"
+								  " AND h.key OPERATOR(pg_catalog.=) $3"),
 				 3, argtypes, values);
 }
 
@@ -374,21 +463,37 @@ resolve_group(TgSettleGroup *g, bool skip_unprivileged)
 }
 
 /*
- * Lock a resolved row and fold its pending credits; with skip_locked, a row
- * that is locked (or gone) is left for later.
+ * Lock a resolved row and fold its pending credits.  As the maintenance
+ * worker, a row or slot that is locked (or a row that is gone) is left for
+ * later, and a row with slots has them filled again (its slots are locked
+ * first, the lock order of slots.c): credits settled into the column, and
+ * slots emptied by debits, are then available to debits through slots.
  */
 static int64
-settle_resolved(TgSettleGroup *g, bool skip_locked)
+settle_resolved(TgSettleGroup *g, bool worker)
 {
+	TgHotRow   *hot = tg_hot_find(g->table, g->column, g->key);
+	int			nslots = 0;
+	Numeric		slot_sum = NULL;
 	Numeric		balance;
-	char	   *held = lock_row(g->table, g->column, g->key,
-								skip_locked ? TG_LOCK_SKIP : TG_LOCK_WAIT,
-								&balance);
+	char	   *held;
 	int64		n;
 
+	if (worker && hot != NULL && hot->slots > 0)
+	{
+		slot_sum = tg_slots_lock(g->relid, g->attnum, hot->key_text,
+								 TG_LOCK_SKIP, &nslots);
+		if (nslots < hot->slots)
+			return 0;
+	}
+	held = lock_row(g->table, g->column, g->key,
+					worker ? TG_LOCK_SKIP : TG_LOCK_WAIT, &balance);
 	if (held == NULL)
 		return 0;
-	n = fold_locked(g->table, g->column, g->key, held, balance, WARNING);
+	n = fold_locked(g->table, g->column, g->key, held, &balance, WARNING);
+	if (slot_sum != NULL && balance != NULL)
+		refill_locked(g->table, g->column, g->key, held, balance, slot_sum,
+					  nslots);
 	if (n > 0)
 		note_settled(g->relid, g->attnum, held);
 	return n;
@@ -396,13 +501,14 @@ settle_resolved(TgSettleGroup *g, bool skip_locked)
 
 /*
  * Settle one row: lock it and fold its committed pending credits.  Returns
- * how many it folded.  With SPI connected.
+ * how many it folded.  With SPI connected.  worker: as the maintenance
+ * worker (settle_resolved()).
  */
 int64
-tg_settle_group(TgSettleGroup *g, bool skip_unprivileged, bool skip_locked)
+tg_settle_group(TgSettleGroup *g, bool skip_unprivileged, bool worker)
 {
 	return resolve_group(g, skip_unprivileged) ?
-		settle_resolved(g, skip_locked) : 0;
+		settle_resolved(g, worker) : 0;
 }
 
 /* two resolved rows in the global lock order: table, then key */

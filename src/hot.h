@@ -37,6 +37,6 @@ extern Numeric tg_current_balance(Oid relid, const char *key,
 extern int64 tg_settle(Oid relid);
 extern List *tg_settle_groups(Oid relid, MemoryContext cxt);
 extern int64 tg_settle_group(TgSettleGroup *group, bool skip_unprivileged,
-							 bool skip_locked);
+							 bool worker);
 
 #endif							/* TG_HOT_H */

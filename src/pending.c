@@ -64,7 +64,8 @@ tg_hot_find(TgTable *table, int column, Datum key)
 /*
  * Take the hot row's lock until the end of the transaction: ShareLock for a
  * deferred credit, ExclusiveLock for set_hot(), which waits so for every
- * credit in flight to end.  Two keys of one hash share a lock; that only
+ * credit in flight to end.  Both take it before any slot or row, so it is
+ * first in the lock order.  Two keys of one hash share a lock; that only
  * makes one wait for the other.
  */
 void
@@ -80,29 +81,10 @@ tg_hot_lock(Oid relid, AttrNumber attnum, const char *key_text, LOCKMODE mode)
 }
 
 /*
- * The SQL of a statement on the pending credits, with the extension's
- * schema in place: the relation's name stays a %s for tg_extension_plan().
- */
-static const char *
-pending_sql(const char *fmt)
-{
-	const char *schema = quote_identifier(get_namespace_name(tg_extension_namespace()));
-	StringInfoData escaped;
-	const char *p;
-
-	initStringInfo(&escaped);
-	for (p = schema; *p; p++)
-	{
-		if (*p == '%')
-			appendStringInfoChar(&escaped, '%');
-		appendStringInfoChar(&escaped, *p);
-	}
-	return psprintf(fmt, escaped.data);
-}
-
-/*
  * Record a credit to a hot row, in the caller's transaction, with SPI
- * connected.  Its transfer id ties it to the journal.
+ * connected.  Its transfer id ties it to the journal.  The caller holds
+ * the hot row's lock in ShareLock mode (tg_hot_lock), taken before any
+ * slot or row of the call.
  */
 void
 tg_pending_add(TgTable *table, TgHotRow *hot, Numeric amount, int64 transfer_id)
@@ -114,8 +96,6 @@ tg_pending_add(TgTable *table, TgHotRow *hot, Numeric amount, int64 transfer_id)
 	SPIPlanPtr	plan;
 	int			rc;
 
-	tg_hot_lock(table->relid, table->columns[hot->column].attnum,
-				hot->key_text, ShareLock);
 	plan = tg_extension_plan(&insert_stmt, TG_PENDING_NAME,
 							 "INSERT INTO %s (tbl, balance_column, key, amount, transfer_id)"
 							 " VALUES ($1, $2, $3, $4, $5)", 5, argtypes);
@@ -155,7 +135,7 @@ tg_pending_fold(TgTable *table, int column, Datum key, const char *key_text,
 	if (!OidIsValid(tg_extension_relation(TG_PENDING_NAME, true)))
 		return NULL;
 	plan = tg_extension_plan(&fold_stmt, TG_PENDING_NAME,
-							 pending_sql("WITH d AS (DELETE FROM %%s AS p"
+							 tg_extension_sql("WITH d AS (DELETE FROM %%s AS p"
 										 " WHERE p.tbl OPERATOR(pg_catalog.=) $1"
 										 " AND %s.transfer_guard_column_attnum(p.balance_column)"
 										 " OPERATOR(pg_catalog.=) $2"
@@ -210,7 +190,7 @@ tg_pending_sum(Oid relid, AttrNumber attnum, const char *key_text)
 	if (!OidIsValid(tg_extension_relation(TG_PENDING_NAME, true)))
 		return tg_number_to_numeric(Int32GetDatum(0), INT4OID);
 	plan = tg_extension_plan(&sum_stmt, TG_PENDING_NAME,
-							 pending_sql("SELECT COALESCE(pg_catalog.sum(p.amount), 0)"
+							 tg_extension_sql("SELECT COALESCE(pg_catalog.sum(p.amount), 0)"
 										 " FROM %%s AS p"
 										 " WHERE p.tbl OPERATOR(pg_catalog.=) $1"
 										 " AND %s.transfer_guard_column_attnum(p.balance_column)"

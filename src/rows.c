@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "compat.h"
+#include "contention.h"
 #include "exec.h"
 #include "keys.h"
 #include "report.h"
@@ -55,7 +56,19 @@ struct TgRowExec
 	TupleTableSlot **newslots;	/* each table's slot for new row versions */
 	CommandId  *cids;			/* each table's, set with its snapshot */
 	CommandId	cid;			/* the newest of them */
+	TgTable   **tables;			/* each table's cache entry */
 };
+
+/* count a wait for a row that began at started and has just ended */
+static void
+count_wait(Relation rel, TgTable *table, Datum key, instr_time started)
+{
+	instr_time	waited;
+
+	INSTR_TIME_SET_CURRENT(waited);
+	INSTR_TIME_SUBTRACT(waited, started);
+	tg_contention_record(RelationGetRelid(rel), tg_key_text(table, key), waited);
+}
 
 /* the column the cache entry describes is still the table's column */
 static void
@@ -139,6 +152,7 @@ tg_row_exec_begin(Relation *rels, TgTable **tables, Bitmapset **updated,
 
 	old = MemoryContextSwitchTo(ex->estate->es_query_cxt);
 	ex->nrels = nrels;
+	ex->tables = tables;		/* the caller's, for the call */
 	ex->indexes = palloc0(sizeof(Relation) * nrels);
 	ex->scans = palloc0(sizeof(IndexScanDesc) * nrels);
 	ex->skeys = palloc0(sizeof(ScanKeyData) * nrels);
@@ -274,14 +288,36 @@ lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 	LockWaitPolicy wait;
 	Datum		stored;
 	bool		isnull;
+	instr_time	started;
+
+	INSTR_TIME_SET_ZERO(started);
 
 	wait = mode == TG_LOCK_NOWAIT ? LockWaitError :
 		mode == TG_LOCK_SKIP ? LockWaitSkip : LockWaitBlock;
-	result = table_tuple_lock(rel, &tid, snapshot, slot,
-							  ex->cids[relno], LockTupleNoKeyExclusive, wait,
-							  IsolationUsesXactSnapshot() ? 0 :
-							  TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
-							  &tmfd);
+	result = TM_WouldBlock;
+	if (wait == LockWaitBlock && tg_contention_enabled())
+	{
+		/* a lock that would wait is timed and counted (contention.c) */
+		result = table_tuple_lock(rel, &tid, snapshot, slot,
+								  ex->cids[relno], LockTupleNoKeyExclusive,
+								  LockWaitSkip,
+								  IsolationUsesXactSnapshot() ? 0 :
+								  TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+								  &tmfd);
+		if (result == TM_WouldBlock)
+		{
+			tid = slot->tts_tid;
+			INSTR_TIME_SET_CURRENT(started);
+		}
+	}
+	if (result == TM_WouldBlock)
+		result = table_tuple_lock(rel, &tid, snapshot, slot,
+								  ex->cids[relno], LockTupleNoKeyExclusive, wait,
+								  IsolationUsesXactSnapshot() ? 0 :
+								  TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+								  &tmfd);
+	if (!INSTR_TIME_IS_ZERO(started))
+		count_wait(rel, table, key, started);
 	*moved = false;
 	switch (result)
 	{
@@ -441,17 +477,42 @@ new_version(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
  */
 static bool
 write_version(TgRowExec *ex, int relno, TupleTableSlot *locked,
-			  TupleTableSlot *slot, tg_update_indexes_t *update_indexes,
-			  bool *concurrent)
+			  TupleTableSlot *slot, bool held,
+			  tg_update_indexes_t *update_indexes, bool *concurrent)
 {
 	Relation	rel = ex->rris[relno]->ri_RelationDesc;
 	TM_FailureData tmfd;
 	TM_Result	result;
 	LockTupleMode lockmode;
+	instr_time	started;
 
-	result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cids[relno],
-								table_snapshot(ex, relno), InvalidSnapshot,
-								true, &tmfd, &lockmode, update_indexes);
+	result = TM_BeingModified;
+	INSTR_TIME_SET_ZERO(started);
+	if (!held && tg_contention_enabled())
+	{
+		/*
+		 * An update that would wait is timed and counted (contention.c).
+		 * Not when this transaction holds the row's lock: the update that
+		 * does not wait reports its own lock as a busy row.
+		 */
+		result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cids[relno],
+									table_snapshot(ex, relno), InvalidSnapshot,
+									false, &tmfd, &lockmode, update_indexes);
+		if (result == TM_BeingModified)
+			INSTR_TIME_SET_CURRENT(started);
+	}
+	if (result == TM_BeingModified)
+		result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cids[relno],
+									table_snapshot(ex, relno), InvalidSnapshot,
+									true, &tmfd, &lockmode, update_indexes);
+	if (!INSTR_TIME_IS_ZERO(started))
+	{
+		bool		isnull;
+
+		count_wait(rel, ex->tables[relno],
+				   slot_getattr(locked, ex->tables[relno]->key_attnum, &isnull),
+				   started);
+	}
 	*concurrent = false;
 	switch (result)
 	{
@@ -489,7 +550,7 @@ write_version(TgRowExec *ex, int relno, TupleTableSlot *locked,
 /*
  * Update a row read by tg_row_lock() or tg_row_read(): that version with
  * attnums[i] set to values[i] (NULL if nulls[i]; of a domain type
- * domains[i], or InvalidOid).
+ * domains[i], or InvalidOid).  held: this transaction holds its lock.
  * Returns the slot holding the row as stored, or NULL when the version is
  * no longer the row's newest:
  *	 - *concurrent false: this transaction changed the row since (code the
@@ -504,8 +565,8 @@ write_version(TgRowExec *ex, int relno, TupleTableSlot *locked,
  * transaction that holds the row.
  */
 TupleTableSlot *
-tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
-			  const AttrNumber *attnums, const Datum *values,
+tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, bool held,
+			  int nset, const AttrNumber *attnums, const Datum *values,
 			  const bool *nulls, const Oid *domains, bool *concurrent)
 {
 	ResultRelInfo *rri = ex->rris[relno];
@@ -524,7 +585,7 @@ tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
 	}
 	slot = new_version(ex, relno, locked, nset, attnums, values, nulls,
 					   &setcols);
-	if (!write_version(ex, relno, locked, slot, &update_indexes, concurrent))
+	if (!write_version(ex, relno, locked, slot, held, &update_indexes, concurrent))
 		return NULL;
 
 	/* the constraints, on the version written (see the header comment) */
@@ -610,8 +671,8 @@ tg_row_relock(TgRowExec *ex, int relno, TgTable *table, Datum key,
 }
 
 TupleTableSlot *
-tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, int nset,
-			  const AttrNumber *attnums, const Datum *values,
+tg_row_update(TgRowExec *ex, int relno, TupleTableSlot *locked, bool held,
+			  int nset, const AttrNumber *attnums, const Datum *values,
 			  const bool *nulls, const Oid *domains, bool *concurrent)
 {
 	elog(ERROR, "the row path is not available");

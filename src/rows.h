@@ -31,7 +31,7 @@ extern TupleTableSlot *tg_row_relock(TgRowExec *ex, int relno, TgTable *table,
 									 Datum key, TupleTableSlot *slot,
 									 bool *moved);
 extern TupleTableSlot *tg_row_update(TgRowExec *ex, int relno,
-									 TupleTableSlot *locked, int nset,
+									 TupleTableSlot *locked, bool held, int nset,
 									 const AttrNumber *attnums,
 									 const Datum *values, const bool *nulls,
 									 const Oid *domains, bool *concurrent);

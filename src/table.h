@@ -29,6 +29,9 @@
 /* guarded columns per table: a bitmask of them keys the update plans */
 #define TG_MAX_COLUMNS		64
 
+/* escrow slots of one hot row (set_hot()) */
+#define TG_MAX_SLOTS		1024
+
 /*
  * How a call takes a row lock: waiting; failing at once on a locked row;
  * skipping it.  A lock statement has one plan per mode.  On the row path a

@@ -25,6 +25,7 @@
 #include "utils/regproc.h"
 #include "utils/tuplestore.h"
 
+#include "contention.h"
 #include "engine.h"
 #include "exec.h"
 #include "guard.h"
@@ -56,6 +57,7 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 	tg_worker_init();
+	tg_contention_init();
 	tg_reserve_guc_prefix("transfer_guard");
 }
 

@@ -3,7 +3,7 @@
 # test/bench/hot.sh -- transfers into and out of one row, with and without
 # set_hot(), next to uniform traffic, with pgbench
 #
-#     test/bench/hot.sh                  20 s per run, 2 rounds: about 4 minutes
+#     test/bench/hot.sh                  20 s per run, 2 rounds: about 5 minutes
 #     test/bench/hot.sh --seconds N      N s per run
 #     test/bench/hot.sh --rounds N       each cell N times, interleaved
 #     test/bench/hot.sh --soak N         afterwards, N s of hot credits with the
@@ -21,6 +21,8 @@
 #   credit 1, hot   the same, account 1 marked hot
 #   debit 1         every transfer debits account 1 (not hot)
 #   debit 1, hot    the same, account 1 marked hot (no slots: a debit locks it)
+#   debit 1, 16 slots
+#                   the same, account 1 marked hot with 16 escrow slots
 # The cells run interleaved, every round.  Prints a Markdown table: tps (mean
 # of the rounds), latency (avg, p50, p99 over every transaction of every
 # round, from pgbench's per-transaction log), the ratio to uniform, and the
@@ -72,7 +74,7 @@ cell_defs()
 	case $1 in
 		uniform) echo "-D n=$BENCH_ACCOUNTS -D hot=0 -D side=0" ;;
 		credit | credit_hot) echo "-D n=$BENCH_ACCOUNTS -D hot=1 -D side=2" ;;
-		debit | debit_hot) echo "-D n=$BENCH_ACCOUNTS -D hot=1 -D side=1" ;;
+		debit | debit_hot | debit_slots) echo "-D n=$BENCH_ACCOUNTS -D hot=1 -D side=1" ;;
 	esac
 }
 cell_label()
@@ -83,6 +85,7 @@ cell_label()
 		credit_hot) echo "credit 1, hot" ;;
 		debit) echo "debit 1" ;;
 		debit_hot) echo "debit 1, hot" ;;
+		debit_slots) echo "debit 1, 16 slots" ;;
 	esac
 }
 
@@ -91,12 +94,13 @@ cell_label()
 sed -i 's/^\\set flip random(0, 1)$/\\set flip CASE WHEN :side = 1 THEN 1 WHEN :side = 2 THEN 0 ELSE random(0, 1) END/' "$script"
 grep -q ':side = 1' "$script"
 
-cells=(uniform credit credit_hot debit debit_hot)
+cells=(uniform credit credit_hot debit debit_hot debit_slots)
 before=$(total)
 for round in $(seq "$rounds"); do
 	for cell in "${cells[@]}"; do
 		case $cell in
 			*_hot) bench_psql -c "SELECT set_hot('accounts', '1')" >/dev/null ;;
+			*_slots) bench_psql -c "SELECT set_hot('accounts', '1', slots => 16)" >/dev/null ;;
 		esac
 		bench_wait_idle
 		mkdir -p "$work/log.$cell.$round"
@@ -108,7 +112,7 @@ for round in $(seq "$rounds"); do
 		cat "$work/log.$cell.$round"/pgbench_log.* | awk '{ print $3 }' >>"$work/lat.$cell"
 		rm -rf "$work/log.$cell.$round"
 		case $cell in
-			*_hot) bench_psql -c "SELECT set_hot('accounts', '1', hot => false)" >/dev/null ;;
+			*_hot | *_slots) bench_psql -c "SELECT set_hot('accounts', '1', hot => false)" >/dev/null ;;
 		esac
 		printf 'round %d %-14s %8.1f tps\n' "$round" "$(cell_label "$cell")" "${tps:-0}" >&2
 	done

@@ -1,9 +1,10 @@
 #!/bin/bash
 #
 # test/dump/round_trip.sh -- pg_dump of a database keeps its guards, journal,
-# idempotency records and transfer id sequence, and the restored database
-# works: guards apply, transfer ids go on from where they were, and a
-# replayed idempotency key returns the original result.
+# idempotency records, transfer id sequence, hot rows, pending credits and
+# slots, and the restored database works: guards apply, transfer ids go on
+# from where they were, a replayed idempotency key returns the original
+# result, and every exact balance is what it was.
 #
 # Runs against the server in PGHOST/PGPORT/PGUSER (the test command's
 # throwaway cluster); creates and drops its own two databases.  Prints one
@@ -68,8 +69,20 @@ SELECT * FROM transfer('bank.accounts', 1, 2, 100, idempotency_key => 'order-1')
 SELECT * FROM transfer('bank.accounts', 2, 3, 50);
 SELECT * FROM transfer_batch('[{"from_table": "bank.accounts", "from_key": 3, "to_key": 4, "amount": 5},
 							   {"from_table": "shop", "from_key": "apple", "to_key": "pear", "amount": 2.5}]');
+-- a hot row with slots, a pending credit and a slot debited, in a table
+-- whose columns a restore numbers otherwise
+CREATE TABLE bank.hot (junk int, id int PRIMARY KEY, bal numeric(10,2) NOT NULL);
+ALTER TABLE bank.hot DROP COLUMN junk;
+INSERT INTO bank.hot VALUES (1, 100), (2, 100);
+SELECT guard('bank.hot', 'bal');
+SELECT set_hot('bank.hot', '1', slots => 2);
+SELECT * FROM transfer('bank.hot', 2, 1, 7);
+SELECT * FROM transfer('bank.hot', 1, 2, 3);
 SQL
 
+hot_state="SELECT (SELECT string_agg(format('%s.%s %s %s %s %s', tbl, balance_column, key, slots, slot_amount, pending_amount), '; ')
+	FROM transfer_guard_hot_rows) || ' | ' || (SELECT string_agg(current_balance('bank.hot', id::text)::text, ' ' ORDER BY id) FROM bank.hot)"
+hot_src=$(q "$src" "$hot_state")
 guards_src=$(q "$src" "SELECT string_agg(format('%s.%s %s %s %s %s', tbl, balance_column, min_balance, max_balance, journal, version_column), '; ' ORDER BY 1) FROM transfer_guards")
 journal_src=$(q "$src" "SELECT count(*) || ' ' || sum(amount) FROM transfer_guard_journal")
 lastid_src=$(q "$src" "SELECT max(transfer_id) FROM transfer_guard_journal")
@@ -111,6 +124,11 @@ check "its guard, version and key columns are found by name after restore" \
 	"$(q "$dst" "SELECT count(*) FROM transfer('bank.shifted', 1, 2, 10)" >/dev/null
 	   q "$dst" "SELECT string_agg(concat_ws(',', id, other, balance, version), ' ' ORDER BY id) FROM bank.shifted")" \
 	"1,0,90,1 2,0,110,1"
+check "hot rows, slots and pending credits survive dump and restore, on the right column" \
+	"$(q "$dst" "$hot_state")" "$hot_src"
+check "a restored hot row settles and gives its slots back" \
+	"$(q "$dst" "SELECT set_hot('bank.hot', '1', hot => false)" >/dev/null; q "$dst" "SELECT string_agg(bal::text, ' ' ORDER BY id) FROM bank.hot")" \
+	"104.00 96.00"
 check "balances add up after restore" \
 	"$(q "$dst" "SELECT sum(balance) FROM bank.accounts")" \
 	"5000"

@@ -606,7 +606,7 @@ BEGIN
 			ON CONFLICT ON CONSTRAINT outcome_pkey DO UPDATE SET n = fz.outcome.n + 1;
 			IF (st <> '00000' AND NOT st = ANY (allowed) AND NOT st = ANY (fz.own_rules())
 					AND (phase = 'call' OR st = ANY (fz.parse_judged())))
-				OR (mode = 'read-only' AND st = '00000' AND fn <> 'current_balance') THEN
+				OR (mode = 'read-only' AND st = '00000' AND c.fn <> 'current_balance') THEN
 				INSERT INTO fz.bad VALUES (calls, mode, phase, st, c.stmt, msg);
 			END IF;
 		END LOOP;

@@ -11,7 +11,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS transfer_guard;
 
-SELECT plan(174);
+SELECT plan(184);
 
 -- the extension as a whole ------------------------------------------------
 
@@ -62,10 +62,14 @@ SELECT set_eq(
 		'function transfer_guard_column_attnum(transfer_guard_column)',
 		'table transfer_guard_hot',
 		'table transfer_guard_pending',
+		'table transfer_guard_slots',
 		'view transfer_guard_hot_rows',
 		'function set_hot(regclass,text,name,boolean,integer)',
 		'function current_balance(regclass,text,name)',
-		'function settle(regclass)'],
+		'function settle(regclass)',
+		'function transfer_guard_contention_rows()',
+		'view transfer_guard_contention',
+		'function transfer_guard_contention_reset()'],
 	'extension transfer_guard installs exactly these objects');
 
 SELECT set_eq(
@@ -78,8 +82,9 @@ SELECT set_eq(
 		'transfer_guard_idempotency',
 		'transfer_guard_settings',
 		'transfer_guard_hot',
-		'transfer_guard_pending'],
-	'pg_dump dumps exactly the registry, the transfer id sequence, the journal, the idempotency keys, the settings, the hot rows and the pending credits');
+		'transfer_guard_pending',
+		'transfer_guard_slots'],
+	'pg_dump dumps exactly the registry, the transfer id sequence, the journal, the idempotency keys, the settings, the hot rows, the pending credits and the slots');
 SELECT ok(
 	(SELECT bool_and(c = '') FROM pg_extension, unnest(extcondition) AS c
 	  WHERE extname = 'transfer_guard'),
@@ -690,16 +695,40 @@ SELECT col_type_is('transfer_guard_pending', 'amount', 'numeric',
 	'transfer_guard_pending.amount is numeric (exact, never rounded)');
 SELECT table_privs_are('transfer_guard_pending', 'public', ARRAY[]::text[],
 	'PUBLIC has no privilege on table transfer_guard_pending');
+SELECT has_table('transfer_guard_slots', 'table transfer_guard_slots exists');
+SELECT columns_are('transfer_guard_slots',
+	ARRAY['tbl', 'balance_column', 'key', 'slot', 'amount'],
+	'table transfer_guard_slots has exactly the columns tbl, balance_column, key, slot, amount');
+SELECT has_check('transfer_guard_slots',
+	'table transfer_guard_slots has a CHECK constraint (a slot never goes below zero)');
+SELECT table_privs_are('transfer_guard_slots', 'public', ARRAY[]::text[],
+	'PUBLIC has no privilege on table transfer_guard_slots');
 SELECT has_view('transfer_guard_hot_rows', 'view transfer_guard_hot_rows exists');
 SELECT columns_are('transfer_guard_hot_rows',
-	ARRAY['tbl', 'balance_column', 'key', 'slots', 'pending_count', 'pending_amount', 'marked_at', 'last_settle'],
-	'view transfer_guard_hot_rows has exactly the columns tbl, balance_column, key, slots, pending_count, pending_amount, marked_at, last_settle');
+	ARRAY['tbl', 'balance_column', 'key', 'slots', 'slot_amount', 'pending_count', 'pending_amount', 'marked_at', 'last_settle'],
+	'view transfer_guard_hot_rows has exactly the columns tbl, balance_column, key, slots, slot_amount, pending_count, pending_amount, marked_at, last_settle');
 SELECT table_privs_are('transfer_guard_hot_rows', 'public', ARRAY['SELECT'],
 	'PUBLIC may read view transfer_guard_hot_rows, and nothing more');
 SELECT ok(
 	(SELECT reloptions FROM pg_class WHERE oid = 'transfer_guard_hot_rows'::regclass)
 		@> ARRAY['security_barrier=true'],
 	'view transfer_guard_hot_rows is a security barrier (it filters by the caller''s table ownership)');
+
+-- contention (1.4) ---------------------------------------------------------------
+SELECT has_view('transfer_guard_contention', 'view transfer_guard_contention exists');
+SELECT columns_are('transfer_guard_contention',
+	ARRAY['tbl', 'key', 'waits', 'wait_time', 'last_wait'],
+	'view transfer_guard_contention has exactly the columns tbl, key, waits, wait_time, last_wait');
+SELECT table_privs_are('transfer_guard_contention', 'public', ARRAY['SELECT'],
+	'PUBLIC may read view transfer_guard_contention, and nothing more');
+SELECT function_privs_are('transfer_guard_contention_rows', ARRAY[]::text[],
+	'public', ARRAY['EXECUTE'],
+	'PUBLIC may call transfer_guard_contention_rows(), which shows each role the rows of its own tables');
+SELECT isnt_definer('transfer_guard_contention_rows', ARRAY[]::text[],
+	'transfer_guard_contention_rows() is security invoker (it filters by the caller)');
+SELECT function_privs_are('transfer_guard_contention_reset', ARRAY[]::text[],
+	'public', ARRAY[]::text[],
+	'PUBLIC may not call transfer_guard_contention_reset() (the extension''s owner only)');
 
 SELECT * FROM finish();
 ROLLBACK;

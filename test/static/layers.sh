@@ -27,11 +27,13 @@ LAYERS=(
 	extension		# the extension's own objects, acting as their owner
 	citus			# tables that Citus distributes, read from its catalogs
 	registry		# the registry and the per-backend cache of guarded tables
+	contention		# waits for rows, counted in shared memory
 	rows			# the row path: access methods, no statements
 	statements		# the statement path: SPI statements, kept plans
 	checks			# privileges, limits of debits and credits
 	guard			# guard() and unguard()
 	pending			# hot rows and their pending credits
+	slots			# escrow slots of hot rows
 	hot				# set_hot(), current_balance(), settle()
 	journal			# the journal
 	idempotency		# idempotency keys

@@ -202,6 +202,11 @@ SELECT undistribute_table('later');
 SELECT sqlstate_of($$SELECT transfer('later', 1, 2, 10)$$);
 SELECT count(*) FROM transfer_guards WHERE tbl::text = 'later';
 
+-- a row of a Citus table cannot be hot (0A000): its credits would be
+-- pending on the coordinator while its row lives on a worker
+SELECT sqlstate_of($$SELECT set_hot('dist', '1')$$);
+SELECT sqlstate_of($$SELECT set_hot('ref', '1')$$);
+
 -- refused: append- and range-distributed tables
 CREATE TABLE app (id int PRIMARY KEY, balance bigint NOT NULL);
 SET client_min_messages = error;
