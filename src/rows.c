@@ -270,6 +270,39 @@ fetch_row(TgRowExec *ex, int relno, Datum key)
 }
 
 /*
+ * table_tuple_lock() of the version in slot, FOR NO KEY UPDATE, following
+ * its updates to the newest (READ COMMITTED).  A lock that waits is first
+ * tried without waiting when waits are counted, and counted (contention.c)
+ * only if that would have blocked.
+ */
+static TM_Result
+lock_tuple(TgRowExec *ex, int relno, TgTable *table, Datum key,
+		   TupleTableSlot *slot, LockWaitPolicy wait, TM_FailureData *tmfd)
+{
+	Relation	rel = ex->rris[relno]->ri_RelationDesc;
+	Snapshot	snapshot = table_snapshot(ex, relno);
+	ItemPointerData tid = slot->tts_tid;
+	uint8		flags = IsolationUsesXactSnapshot() ? 0 :
+		TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+	TM_Result	result;
+	instr_time	started;
+
+	if (wait != LockWaitBlock || !tg_contention_enabled())
+		return table_tuple_lock(rel, &tid, snapshot, slot, ex->cids[relno],
+								LockTupleNoKeyExclusive, wait, flags, tmfd);
+	result = table_tuple_lock(rel, &tid, snapshot, slot, ex->cids[relno],
+							  LockTupleNoKeyExclusive, LockWaitSkip, flags, tmfd);
+	if (result != TM_WouldBlock)
+		return result;
+	tid = slot->tts_tid;
+	INSTR_TIME_SET_CURRENT(started);
+	result = table_tuple_lock(rel, &tid, snapshot, slot, ex->cids[relno],
+							  LockTupleNoKeyExclusive, LockWaitBlock, flags, tmfd);
+	count_wait(rel, table, key, started);
+	return result;
+}
+
+/*
  * Lock FOR NO KEY UPDATE the row version in slot, or in READ COMMITTED its
  * newest version, which replaces it in slot.  Returns slot, or NULL when
  * there is none to lock: deleted meanwhile, its key changed meanwhile, or
@@ -280,44 +313,15 @@ static TupleTableSlot *
 lock_version(TgRowExec *ex, int relno, TgTable *table, Datum key,
 			 TupleTableSlot *slot, int mode, bool *moved)
 {
-	Relation	rel = ex->rris[relno]->ri_RelationDesc;
-	Snapshot	snapshot = table_snapshot(ex, relno);
 	TM_FailureData tmfd;
 	TM_Result	result;
-	ItemPointerData tid = slot->tts_tid;
 	LockWaitPolicy wait;
 	Datum		stored;
 	bool		isnull;
-	instr_time	started;
-
-	INSTR_TIME_SET_ZERO(started);
 
 	wait = mode == TG_LOCK_NOWAIT ? LockWaitError :
 		mode == TG_LOCK_SKIP ? LockWaitSkip : LockWaitBlock;
-	result = TM_WouldBlock;
-	if (wait == LockWaitBlock && tg_contention_enabled())
-	{
-		/* a lock that would wait is timed and counted (contention.c) */
-		result = table_tuple_lock(rel, &tid, snapshot, slot,
-								  ex->cids[relno], LockTupleNoKeyExclusive,
-								  LockWaitSkip,
-								  IsolationUsesXactSnapshot() ? 0 :
-								  TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
-								  &tmfd);
-		if (result == TM_WouldBlock)
-		{
-			tid = slot->tts_tid;
-			INSTR_TIME_SET_CURRENT(started);
-		}
-	}
-	if (result == TM_WouldBlock)
-		result = table_tuple_lock(rel, &tid, snapshot, slot,
-								  ex->cids[relno], LockTupleNoKeyExclusive, wait,
-								  IsolationUsesXactSnapshot() ? 0 :
-								  TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
-								  &tmfd);
-	if (!INSTR_TIME_IS_ZERO(started))
-		count_wait(rel, table, key, started);
+	result = lock_tuple(ex, relno, table, key, slot, wait, &tmfd);
 	*moved = false;
 	switch (result)
 	{
