@@ -6,7 +6,7 @@
 #
 #     test/tap/run.sh                   every test/tap/t/*.pl
 #     test/tap/run.sh t/002_crash_asynchronous_commit.pl
-#     TG_CRASHES=100 test/tap/run.sh    more crashes per test (default 20 and 10)
+#     TG_CRASHES=100 test/tap/run.sh    more crashes per test (default 20, 10 and 6)
 #     test/check.sh crash               as a step of the test suite
 #
 # Each test makes its own clusters (initdb in a temporary directory) and uses

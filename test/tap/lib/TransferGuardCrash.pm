@@ -46,6 +46,13 @@
 #   - a transfer after the restart gets an id above every id in acked_log
 #     (ids are not handed out twice), and the guard is still in place.
 #
+# run_series() is built of pieces other tests use with a setup of their own
+# (test/tap/t/003_crash_hot_rows.pl): start_clients() and finish_clients()
+# (the psql clients, whose scripts write_script() makes, with a choice of
+# transfers of the caller's and an optional stop flag), compare_acks() (the
+# acknowledged transfers against acked_log), crash() (which can also kill
+# the transfer_guard maintenance worker) and check().
+#
 package TransferGuardCrash;
 
 use strict;
@@ -66,6 +73,9 @@ our $MAX_AMOUNT = 1500;		# above the start and above the room under the ceiling
 # empty one is libpq's own report of a lost connection (a server error always
 # has a SQLSTATE)
 my %CRASH_STATES = map { $_ => 1 } ('', qw(57P01 57P02 57P03 08000 08003 08006));
+
+# an amount as the clients' scripts print it: whole, or with decimals
+my $AMOUNT_RE = qr/\d+(?:\.\d+)?/;
 
 # run_series(name => ..., synchronous_commit => 'on'|'off', crashes => N,
 #            clients => N, transfers_per_client => N)
@@ -113,25 +123,7 @@ CREATE TABLE acked_log (
 	for my $round (1 .. $crashes)
 	{
 		my $how = $round % 2 ? 'kill_all' : 'kill_backend';
-		my @acks;			# per client: list of [id, from, to, amount]
-		my @runs;
-
-		for my $c (0 .. $clients - 1)
-		{
-			my $script = "$dir/round$round.client$c.sql";
-			write_script($script, $per_client);
-			my @cmd = ('psql', '-X', '-q', '-A', '-t', '-d',
-				$node->connstr('bank') . " application_name=tg_crash_client",
-				'-f', $script);
-			my $out = "$dir/round$round.client$c.out";
-			my $err = "$dir/round$round.client$c.err";
-			push @runs, {
-				out => $out,
-				err => $err,
-				h => IPC::Run::start(\@cmd, '<', \undef, '>', $out, '2>', $err,
-					IPC::Run::timeout($TgTap::timeout_default)),
-			};
-		}
+		my $runs = start_clients($node, $dir, "round$round", $clients, $per_client);
 
 		# let the clients work for a random moment, then crash
 		usleep(int(200_000 + rand(1_000_000)));
@@ -140,57 +132,10 @@ CREATE TABLE acked_log (
 		$fig{crashes}++;
 
 		# every client ends: with its connection lost, or at its script's end
-		my ($unexpected, $bad_exit) = (0, 0);
-		my @unexpected_lines;
-		for my $c (0 .. $clients - 1)
-		{
-			my $r = $runs[$c];
-			eval { $r->{h}->finish; 1 } or do { $r->{h}->kill_kill; };
-			my $code = $r->{h}->result(0) // -1;
-			$bad_exit++ unless $code == 0 || $code == 2;
-			my @mine;
-			my $lost_connection = 0;	# a failure from the crash: must be the last line
-			my $unfinished = 0;	# a transfer id printed, its statement cut off
-			open my $fh, '<', $r->{out} or die "$r->{out}: $!";
-			while (my $line = <$fh>)
-			{
-				chomp $line;
-				if ($lost_connection)
-				{
-					$unexpected++;
-					push @unexpected_lines, "(after a lost connection) $line";
-				}
-				elsif ($line =~ /^\d+$/ && !$unfinished)
-				{
-					# psql 15 prints a result instead of \gset-ting it when
-					# the connection is lost before the statement's end:
-					# the transfer was in flight, not acknowledged
-					$unfinished = 1;
-				}
-				elsif ($unfinished && $line !~ /^FAIL /)
-				{
-					$unexpected++;
-					push @unexpected_lines, "(after a cut-off statement) $line";
-				}
-				elsif ($line =~ /^ACK (\d+) (\d+) (\d+) (\d+)$/)
-				{
-					push @mine, [ $1, $2, $3, $4 ];
-				}
-				elsif ($line =~ /^FAIL (\S*) \d+ \d+ \d+$/)
-				{
-					if ($1 eq '23514') { $fig{refused}++; }
-					elsif ($CRASH_STATES{$1}) { $lost_connection = 1; }
-					else { $unexpected++; push @unexpected_lines, $line; }
-				}
-				else
-				{
-					$unexpected++;
-					push @unexpected_lines, $line;
-				}
-			}
-			close $fh;
-			push @acks, \@mine;
-		}
+		my $ended = finish_clients($runs, \%fig);
+		my @acks = @{ $ended->{acks} };	# per client: list of [id, from, to, amount]
+		my ($unexpected, $bad_exit) = @$ended{qw(unexpected bad_exit)};
+		my @unexpected_lines = @{ $ended->{unexpected_lines} };
 		my $acked = 0;
 		$acked += scalar(@$_) for @acks;
 		$fig{acknowledged} += $acked;
@@ -236,33 +181,8 @@ SELECT (SELECT count(*) FROM (TABLE j EXCEPT TABLE l) x) || ' ' || (SELECT count
 		  or diag("journal rows not in acked_log, acked_log rows not in the journal: $journal");
 
 		# acknowledged transfers against the log
-		my %logged;
-		for my $row (split /\n/, $node->safe_psql('bank',
-				'SELECT transfer_id, from_id, to_id, amount FROM acked_log'))
-		{
-			my @f = split /\|/, $row;
-			$logged{ $f[0] } = "$f[1] $f[2] $f[3]";
-		}
-		my ($present, $lost, $altered, $not_tail) = (0, 0, 0, 0);
-		for my $mine (@acks)
-		{
-			my $seen_lost = 0;
-			for my $a (@$mine)
-			{
-				my ($id, @move) = @$a;
-				if (!exists $logged{$id})
-				{
-					$lost++;
-					$seen_lost = 1;
-				}
-				else
-				{
-					$present++;
-					$altered++ if $logged{$id} ne "@move";
-					$not_tail++ if $seen_lost;
-				}
-			}
-		}
+		my $cmp = compare_acks($node, \@acks);
+		my ($present, $lost, $altered, $not_tail) = @$cmp{qw(present lost altered not_tail)};
 		$fig{lost} += $lost;
 		check(\%fig, $altered == 0,
 			"$tag: every acknowledged transfer found in acked_log has its accounts and amount")
@@ -281,7 +201,7 @@ SELECT (SELECT count(*) FROM (TABLE j EXCEPT TABLE l) x) || ' ' || (SELECT count
 		}
 
 		# committed but not acknowledged: at most the one in flight per client
-		my $rows = scalar(keys %logged);
+		my $rows = $cmp->{rows};
 		my $unacked = $rows - $rows_before - $present;
 		$fig{unacknowledged_committed} += $unacked;
 		check(\%fig, $unacked >= 0 && $unacked <= $clients,
@@ -318,6 +238,152 @@ sub check
 	return ok($pass, $name);
 }
 
+# start_clients($node, $dir, $label, $clients, $per_client, %script)
+# Starts $clients psql clients on database "bank" (application_name
+# tg_crash_client, which crash() picks its victims by), each running a
+# script of $per_client transfers written by write_script($path,
+# $per_client, %script) under $dir with names starting with $label.  Returns
+# the list of the runs, for finish_clients().
+sub start_clients
+{
+	my ($node, $dir, $label, $clients, $per_client, %script) = @_;
+	my @runs;
+
+	for my $c (0 .. $clients - 1)
+	{
+		my $path = "$dir/$label.client$c.sql";
+		write_script($path, $per_client, %script);
+		my @cmd = ('psql', '-X', '-q', '-A', '-t', '-d',
+			$node->connstr('bank') . " application_name=tg_crash_client",
+			'-f', $path);
+		my $out = "$dir/$label.client$c.out";
+		my $err = "$dir/$label.client$c.err";
+		push @runs, {
+			out => $out,
+			err => $err,
+			h => IPC::Run::start(\@cmd, '<', \undef, '>', $out, '2>', $err,
+				IPC::Run::timeout($TgTap::timeout_default)),
+		};
+	}
+	return \@runs;
+}
+
+# finish_clients($runs, $fig)
+# Waits for the clients of start_clients() to end (with their connection
+# lost, or at their script's end) and reads what each printed.  Counts the
+# refusals in $fig->{refused}.  Returns a hash: acks (per client, the list
+# of [id, from, to, amount] acknowledged, in order), unexpected (lines that
+# are neither an acknowledgement, a refusal nor the loss of the connection
+# as its last line), unexpected_lines, and bad_exit (clients whose psql
+# ended with a status other than 0 or 2).
+sub finish_clients
+{
+	my ($runs, $fig) = @_;
+	my ($unexpected, $bad_exit) = (0, 0);
+	my @unexpected_lines;
+	my @acks;
+
+	for my $r (@$runs)
+	{
+		eval { $r->{h}->finish; 1 } or do { $r->{h}->kill_kill; };
+		my $code = $r->{h}->result(0) // -1;
+		$bad_exit++ unless $code == 0 || $code == 2;
+		my @mine;
+		my $lost_connection = 0;	# a failure from the crash: must be the last line
+		my $unfinished = 0;	# a transfer id printed, its statement cut off
+		open my $fh, '<', $r->{out} or die "$r->{out}: $!";
+		while (my $line = <$fh>)
+		{
+			chomp $line;
+			if ($lost_connection)
+			{
+				$unexpected++;
+				push @unexpected_lines, "(after a lost connection) $line";
+			}
+			elsif ($line =~ /^\d+$/ && !$unfinished)
+			{
+				# psql 15 prints a result instead of \gset-ting it when
+				# the connection is lost before the statement's end:
+				# the transfer was in flight, not acknowledged
+				$unfinished = 1;
+			}
+			elsif ($unfinished && $line !~ /^FAIL /)
+			{
+				$unexpected++;
+				push @unexpected_lines, "(after a cut-off statement) $line";
+			}
+			elsif ($line =~ /^ACK (\d+) (\d+) (\d+) ($AMOUNT_RE)$/)
+			{
+				push @mine, [ $1, $2, $3, $4 ];
+			}
+			elsif ($line =~ /^FAIL (\S*) \d+ \d+ $AMOUNT_RE$/)
+			{
+				if ($1 eq '23514') { $fig->{refused}++; }
+				elsif ($CRASH_STATES{$1}) { $lost_connection = 1; }
+				else { $unexpected++; push @unexpected_lines, $line; }
+			}
+			else
+			{
+				$unexpected++;
+				push @unexpected_lines, $line;
+			}
+		}
+		close $fh;
+		push @acks, \@mine;
+	}
+	return {
+		acks => \@acks,
+		unexpected => $unexpected,
+		unexpected_lines => \@unexpected_lines,
+		bad_exit => $bad_exit,
+	};
+}
+
+# compare_acks($node, $acks)
+# The acknowledged transfers of finish_clients() against acked_log: present
+# (found), lost (not found), altered (found with other accounts or another
+# amount), not_tail (found after a lost one of the same client), and rows
+# (the rows of acked_log).
+sub compare_acks
+{
+	my ($node, $acks) = @_;
+	my %logged;
+
+	for my $row (split /\n/, $node->safe_psql('bank',
+			'SELECT transfer_id, from_id, to_id, amount FROM acked_log'))
+	{
+		my @f = split /\|/, $row;
+		$logged{ $f[0] } = "$f[1] $f[2] $f[3]";
+	}
+	my ($present, $lost, $altered, $not_tail) = (0, 0, 0, 0);
+	for my $mine (@$acks)
+	{
+		my $seen_lost = 0;
+		for my $a (@$mine)
+		{
+			my ($id, @move) = @$a;
+			if (!exists $logged{$id})
+			{
+				$lost++;
+				$seen_lost = 1;
+			}
+			else
+			{
+				$present++;
+				$altered++ if $logged{$id} ne "@move";
+				$not_tail++ if $seen_lost;
+			}
+		}
+	}
+	return {
+		present => $present,
+		lost => $lost,
+		altered => $altered,
+		not_tail => $not_tail,
+		rows => scalar(keys %logged),
+	};
+}
+
 # The psql script of one transfer, from :src to :dst of :amount, included
 # by the clients' scripts.  A line "ACK id src dst amount" is printed only
 # after COMMIT returned success; a failure prints "FAIL sqlstate src dst
@@ -348,23 +414,41 @@ COMMIT;
 \endif
 EOS
 
-# A client's psql script: n transfers between random distinct accounts, each
-# running the script above
+# write_script($path, $n, %opt)
+# A client's psql script: n transfers, each running the script above; by
+# default between random distinct accounts, of a random amount up to
+# $MAX_AMOUNT.  Options:
+#   pick => sub returning (src, dst, amount) for each transfer
+#   stop_every => N: every N transfers, the client quits if the table
+#                 tg_stop (which the caller makes) has a row
 sub write_script
 {
-	my ($path, $n) = @_;
+	my ($path, $n, %opt) = @_;
 	my $one = "$path.one";
 	open my $fh, '>', $one or die "$one: $!";
 	print $fh $ONE_TRANSFER;
 	close $fh;
 	open $fh, '>', $path or die "$path: $!";
 	print $fh "\\set VERBOSITY terse\n";
-	for (1 .. $n)
+	for my $i (1 .. $n)
 	{
-		my $src = 1 + int(rand($ACCOUNTS));
-		my $dst = 1 + ($src + int(rand($ACCOUNTS - 1))) % $ACCOUNTS;
-		my $amount = 1 + int(rand($MAX_AMOUNT));
+		my ($src, $dst, $amount);
+		if ($opt{pick})
+		{
+			($src, $dst, $amount) = $opt{pick}->();
+		}
+		else
+		{
+			$src = 1 + int(rand($ACCOUNTS));
+			$dst = 1 + ($src + int(rand($ACCOUNTS - 1))) % $ACCOUNTS;
+			$amount = 1 + int(rand($MAX_AMOUNT));
+		}
 		print $fh "\\set src $src\n\\set dst $dst\n\\set amount $amount\n\\i $one\n";
+		if ($opt{stop_every} && $i % $opt{stop_every} == 0)
+		{
+			print $fh "SELECT count(*) > 0 AS tg_stop FROM tg_stop \\gset\n"
+			  . "\\if :tg_stop\n\\q\n\\endif\n";
+		}
 	}
 	close $fh;
 	return;
@@ -401,28 +485,49 @@ sub alive
 	return !($zombie_ok && $state eq 'Z');
 }
 
+# the one server process that each way of crashing but kill_all kills
+my %VICTIMS = (
+	kill_backend => "application_name = 'tg_crash_client'",
+	kill_worker => "backend_type = 'transfer_guard worker' AND datname = 'bank'",
+);
+
 # Crash the server the way named, wait until it is back, and return the way
-# used ('kill_backend' falls back to 'kill_all' when no client backend is
-# left to kill, as when every client has finished its script).
+# used: 'kill_all' (every server process), 'kill_backend' (a client's
+# backend) or 'kill_worker' (the maintenance worker of database "bank",
+# killed up to 3 ms after it is seen running, if it is within 2 seconds).
+# 'kill_backend' and 'kill_worker' fall back to 'kill_all' when there is no
+# such process to kill, as when every client has finished its script.  In
+# list context, also returns a hash: victim (the pid killed, if one was) and
+# running (whether it was seen running, not sleeping, just before).
 sub crash
 {
 	my ($node, $how) = @_;
 	my $pidfile = $node->data_dir . '/postmaster.pid';
 	my ($postmaster) = split /\n/, TgTap::slurp_file($pidfile);
+	my %info;
 
-	if ($how eq 'kill_backend')
+	if ($VICTIMS{$how})
 	{
-		# a client's backend, killed wherever it is in its transaction
+		# the process, killed wherever it is in its transaction
 		my @pids = split /\n/, $node->safe_psql('bank',
-			"SELECT pid FROM pg_stat_activity WHERE application_name = 'tg_crash_client'");
+			"SELECT pid FROM pg_stat_activity WHERE $VICTIMS{$how}");
 		my $victim = $pids[ int(rand(@pids)) ];
 		my $offset = -s $node->logfile;
+		if (defined $victim && $how eq 'kill_worker')
+		{
+			# the worker sleeps between its rounds: wait for one, and kill
+			# it at a random point of its first few milliseconds, which
+			# take it from finding the rows to settle to settling them
+			$info{running} = wait_running($victim, 2);
+			usleep(int(rand(3000))) if $info{running};
+		}
 		if (defined $victim && kill('KILL', $victim))
 		{
+			$info{victim} = $victim;
 			# the postmaster notices, ends every process, replays the WAL
 			$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
 			$node->wait_for_log(qr/database system is ready to accept connections/, $offset);
-			return 'kill_backend';
+			return wantarray ? ($how, \%info) : $how;
 		}
 	}
 
@@ -449,7 +554,26 @@ sub crash
 		die "process $w->[0] still there after SIGKILL" if alive(@$w);
 	}
 	$node->start;
-	return 'kill_all';
+	return wantarray ? ('kill_all', \%info) : 'kill_all';
+}
+
+# Wait up to $seconds for the process to be running (state R in
+# /proc/pid/stat, not sleeping); true if it was seen running.
+sub wait_running
+{
+	my ($pid, $seconds) = @_;
+	my $until = Time::HiRes::time() + $seconds;
+
+	while (Time::HiRes::time() < $until)
+	{
+		open my $fh, '<', "/proc/$pid/stat" or return 0;
+		my $line = <$fh>;
+		close $fh;
+		return 0 unless defined $line;
+		my $state = (split / /, substr($line, rindex($line, ')') + 2))[0];
+		return 1 if $state eq 'R';
+	}
+	return 0;
 }
 
 1;
