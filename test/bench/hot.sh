@@ -134,7 +134,7 @@ for cell in "${cells[@]}"; do
 		function rank(p,  i) { i = int(p * NR); if (i < p * NR) i++; if (i < 1) i = 1; return v[i] / 1000 }
 		END { printf "%.2f | %.2f | %.2f", sum / NR / 1000, rank(0.50), rank(0.99) }')
 	printf '| %s | %s | %.2f | %s | %s |\n' "$(cell_label "$cell")" "$tps" \
-		"$(awk -v a="$tps" -v b="$uniform" 'BEGIN { print b > 0 ? a / b : 0 }')" "$lat" "$left"
+		"$(awk -v a="$tps" -v b="$uniform" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$lat" "$left"
 done
 echo
 echo "total of current_balance(): $before before, $after after: $([ "$before" = "$after" ] && echo unchanged || echo CHANGED)"
