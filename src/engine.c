@@ -1541,18 +1541,21 @@ combine_slots(OpState *st, SlotUse *use)
 /*
  * One slot covering a debit: a free one, else (unless the call must not
  * wait) the first one that covers it once the debit holding it ends.  -1
- * if none does.
+ * if none does.  A call that raises its refusals takes the debit out of the
+ * slot with the same statement (an error later undoes it, with the
+ * caller's transaction); try mode writes nothing before its outcome is
+ * known, so write_slots() does it then.
  */
 static int
 take_one_slot(OpState *st, TgTable *table, int c, TgHotRow *hot, Numeric debit)
 {
 	AttrNumber	attnum = table->columns[c].attnum;
 	int			slot = tg_slot_take(table->relid, attnum, hot->key_text, debit,
-									TG_LOCK_SKIP);
+									TG_LOCK_SKIP, !st->try_mode);
 
 	if (slot < 0 && st->lock_mode != TG_LOCK_SKIP)
 		slot = tg_slot_take(table->relid, attnum, hot->key_text, debit,
-							st->lock_mode);
+							st->lock_mode, !st->try_mode);
 	return slot;
 }
 
@@ -1648,7 +1651,10 @@ fill_slots(OpState *st)
 	}
 }
 
-/* write the slots: the one taken debited, the combined ones filled */
+/*
+ * Write the slots: the one taken debited (in try mode; otherwise taking
+ * it did), the combined ones filled.
+ */
 static void
 write_slots(OpState *st)
 {
@@ -1660,7 +1666,7 @@ write_slots(OpState *st)
 		TgTable    *table = use->ot->table;
 		AttrNumber	attnum = table->columns[use->column].attnum;
 
-		if (use->slot >= 0)
+		if (use->slot >= 0 && st->try_mode)
 			tg_slot_debit(table->relid, attnum, use->hot->key_text, use->slot,
 						  use->debit);
 		else if (use->share != NULL)

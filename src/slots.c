@@ -37,6 +37,7 @@
 	" AND x.key OPERATOR(pg_catalog.=) $3"
 
 static TgExtensionStatement take_stmt[TG_STATEMENT_LOCK_MODES];
+static TgExtensionStatement take_debit_stmt[TG_STATEMENT_LOCK_MODES];
 static TgExtensionStatement lock_stmt[TG_STATEMENT_LOCK_MODES];
 static TgExtensionStatement debit_stmt;
 static TgExtensionStatement fill_stmt;
@@ -69,32 +70,44 @@ check_rc(int rc, int expected, const char *what)
  * TG_LOCK_SKIP a locked slot is passed over; with TG_LOCK_WAIT the first
  * covering slot is waited for, and, if it no longer covers the amount once
  * free, the next one; with TG_LOCK_NOWAIT a locked one is an error (55P03).
- * Returns the slot's number, or -1 if none covers the amount.
+ * With debit, the same statement takes amount out of the slot it locked
+ * (a call that raises its refusals: an error later undoes it).  Returns
+ * the slot's number, or -1 if none covers the amount.
  */
 int
 tg_slot_take(Oid relid, AttrNumber attnum, const char *key_text,
-			 Numeric amount, TgLockMode mode)
+			 Numeric amount, TgLockMode mode, bool debit)
 {
 	static const char *const suffix[TG_STATEMENT_LOCK_MODES] = {"", " NOWAIT", " SKIP LOCKED"};
 	Oid			argtypes[5] = {REGCLASSOID, INT2OID, TEXTOID, NUMERICOID, INT4OID};
 	Datum		values[5];
 	SPIPlanPtr	plan;
+	const char *take;
 	bool		isnull;
 	int			slot = -1;
+	int			rc;
 
 	Assert(mode < TG_STATEMENT_LOCK_MODES);
-	plan = tg_extension_plan(&take_stmt[mode], TG_SLOTS_NAME,
-							 psprintf("%s%s",
-									  tg_extension_sql("SELECT x.slot FROM %%s AS x WHERE" SLOTS_OF_ROW
-													   " AND x.amount OPERATOR(pg_catalog.>=) $4"
-													   " ORDER BY x.slot OPERATOR(pg_catalog.#) $5"
-													   " LIMIT 1 FOR UPDATE"),
-									  suffix[mode]),
-							 5, argtypes);
+	take = psprintf("%s%s",
+					tg_extension_sql("SELECT x.slot FROM %%s AS x WHERE" SLOTS_OF_ROW
+									 " AND x.amount OPERATOR(pg_catalog.>=) $4"
+									 " ORDER BY x.slot OPERATOR(pg_catalog.#) $5"
+									 " LIMIT 1 FOR UPDATE"),
+					suffix[mode]);
+	if (debit)
+		take = psprintf("WITH s AS (%s) %s", take,
+						tg_extension_sql("UPDATE %s.transfer_guard_slots AS x"
+										 " SET amount = x.amount OPERATOR(pg_catalog.-) $4"
+										 " FROM s WHERE" SLOTS_OF_ROW
+										 " AND x.slot OPERATOR(pg_catalog.=) s.slot"
+										 " RETURNING x.slot"));
+	plan = tg_extension_plan(debit ? &take_debit_stmt[mode] : &take_stmt[mode],
+							 TG_SLOTS_NAME, take, 5, argtypes);
 	row_args(values, relid, attnum, key_text);
 	values[3] = NumericGetDatum(amount);
 	values[4] = Int32GetDatum((int32) (((uint32) MyProcPid * 2654435761u + next_start++) & 0xFFFF));
-	check_rc(tg_spi_as_owner(plan, values, NULL, 1), SPI_OK_SELECT, "taking a slot");
+	rc = tg_spi_as_owner(plan, values, NULL, 1);
+	check_rc(rc, debit ? SPI_OK_UPDATE_RETURNING : SPI_OK_SELECT, "taking a slot");
 	if (SPI_processed == 1)
 		slot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 1, &isnull));

@@ -18,7 +18,7 @@
 #include "table.h"
 
 extern int	tg_slot_take(Oid relid, AttrNumber attnum, const char *key_text,
-						 Numeric amount, TgLockMode mode);
+						 Numeric amount, TgLockMode mode, bool debit);
 extern Numeric tg_slots_lock(Oid relid, AttrNumber attnum,
 							 const char *key_text, TgLockMode mode,
 							 int *nlocked);
