@@ -29,6 +29,7 @@
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "port/pg_bitutils.h"
@@ -1539,24 +1540,29 @@ combine_slots(OpState *st, SlotUse *use)
 }
 
 /*
- * One slot covering a debit: a free one, else (unless the call must not
- * wait) the first one that covers it once the debit holding it ends.  -1
- * if none does.  A call that raises its refusals takes the debit out of the
- * slot with the same statement (an error later undoes it, with the
- * caller's transaction); try mode writes nothing before its outcome is
- * known, so write_slots() does it then.
+ * One slot covering a debit: a free one; else (unless the call must not
+ * wait) wait for a covering slot to be free, without keeping it, and try
+ * again.  -1 once no slot covers the debit.  A call that raises its
+ * refusals takes the debit out of the slot with the same statement (an
+ * error later undoes it, with the caller's transaction); try mode writes
+ * nothing before its outcome is known, so write_slots() does it then.
  */
 static int
 take_one_slot(OpState *st, TgTable *table, int c, TgHotRow *hot, Numeric debit)
 {
 	AttrNumber	attnum = table->columns[c].attnum;
-	int			slot = tg_slot_take(table->relid, attnum, hot->key_text, debit,
-									TG_LOCK_SKIP, !st->try_mode);
+	int			slot;
 
-	if (slot < 0 && st->lock_mode != TG_LOCK_SKIP)
+	for (;;)
+	{
 		slot = tg_slot_take(table->relid, attnum, hot->key_text, debit,
-							st->lock_mode, !st->try_mode);
-	return slot;
+							!st->try_mode);
+		if (slot >= 0 || st->lock_mode == TG_LOCK_SKIP ||
+			!tg_slot_wait(table->relid, attnum, hot->key_text, debit,
+						  st->lock_mode))
+			return slot;
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*

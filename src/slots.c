@@ -19,10 +19,12 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/resowner.h"
 
 #include "amount.h"
 #include "colref.h"
@@ -36,8 +38,10 @@
 	" AND %s.transfer_guard_column_attnum(x.balance_column) OPERATOR(pg_catalog.=) $2" \
 	" AND x.key OPERATOR(pg_catalog.=) $3"
 
-static TgExtensionStatement take_stmt[TG_STATEMENT_LOCK_MODES];
-static TgExtensionStatement take_debit_stmt[TG_STATEMENT_LOCK_MODES];
+static TgExtensionStatement take_stmt;
+static TgExtensionStatement take_debit_stmt;
+static TgExtensionStatement find_stmt;
+static TgExtensionStatement wait_stmt[2];
 static TgExtensionStatement lock_stmt[TG_STATEMENT_LOCK_MODES];
 static TgExtensionStatement debit_stmt;
 static TgExtensionStatement fill_stmt;
@@ -66,19 +70,17 @@ check_rc(int rc, int expected, const char *what)
 /*
  * Lock one slot of the row that holds at least amount, trying them in an
  * order that differs from call to call (slot numbers XOR a value drawn per
- * call) so that concurrent debits spread over the slots.  With
- * TG_LOCK_SKIP a locked slot is passed over; with TG_LOCK_WAIT the first
- * covering slot is waited for, and, if it no longer covers the amount once
- * free, the next one; with TG_LOCK_NOWAIT a locked one is an error (55P03).
- * With debit, the same statement takes amount out of the slot it locked
+ * call) so that concurrent debits spread over the slots.  A locked slot
+ * is passed over (SKIP LOCKED): a wait would keep the locks of the slots
+ * passed on the way (tg_slot_wait() waits instead).  With debit, the same
+ * statement takes amount out of the slot it locked
  * (a call that raises its refusals: an error later undoes it).  Returns
  * the slot's number, or -1 if none covers the amount.
  */
 int
 tg_slot_take(Oid relid, AttrNumber attnum, const char *key_text,
-			 Numeric amount, TgLockMode mode, bool debit)
+			 Numeric amount, bool debit)
 {
-	static const char *const suffix[TG_STATEMENT_LOCK_MODES] = {"", " NOWAIT", " SKIP LOCKED"};
 	Oid			argtypes[5] = {REGCLASSOID, INT2OID, TEXTOID, NUMERICOID, INT4OID};
 	Datum		values[5];
 	SPIPlanPtr	plan;
@@ -87,13 +89,10 @@ tg_slot_take(Oid relid, AttrNumber attnum, const char *key_text,
 	int			slot = -1;
 	int			rc;
 
-	Assert(mode < TG_STATEMENT_LOCK_MODES);
-	take = psprintf("%s%s",
-					tg_extension_sql("SELECT x.slot FROM %%s AS x WHERE" SLOTS_OF_ROW
-									 " AND x.amount OPERATOR(pg_catalog.>=) $4"
-									 " ORDER BY x.slot OPERATOR(pg_catalog.#) $5"
-									 " LIMIT 1 FOR UPDATE"),
-					suffix[mode]);
+	take = tg_extension_sql("SELECT x.slot FROM %%s AS x WHERE" SLOTS_OF_ROW
+							" AND x.amount OPERATOR(pg_catalog.>=) $4"
+							" ORDER BY x.slot OPERATOR(pg_catalog.#) $5"
+							" LIMIT 1 FOR UPDATE SKIP LOCKED");
 	if (debit)
 		take = psprintf("WITH s AS (%s) %s", take,
 						tg_extension_sql("UPDATE %s.transfer_guard_slots AS x"
@@ -101,7 +100,7 @@ tg_slot_take(Oid relid, AttrNumber attnum, const char *key_text,
 										 " FROM s WHERE" SLOTS_OF_ROW
 										 " AND x.slot OPERATOR(pg_catalog.=) s.slot"
 										 " RETURNING x.slot"));
-	plan = tg_extension_plan(debit ? &take_debit_stmt[mode] : &take_stmt[mode],
+	plan = tg_extension_plan(debit ? &take_debit_stmt : &take_stmt,
 							 TG_SLOTS_NAME, take, 5, argtypes);
 	row_args(values, relid, attnum, key_text);
 	values[3] = NumericGetDatum(amount);
@@ -113,6 +112,73 @@ tg_slot_take(Oid relid, AttrNumber attnum, const char *key_text,
 										   SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	return slot;
+}
+
+/*
+ * Wait until a slot of the row that covers amount (as the statement's
+ * snapshot shows the slots) is free, without keeping it: its lock is taken
+ * in a subtransaction that is rolled back, so the call holds no slot of
+ * the row while it waits (docs/design.md, "Escrow slots", says why that
+ * matters).  With TG_LOCK_NOWAIT a held slot is an error (55P03).  Returns
+ * false when no slot covers the amount.
+ */
+bool
+tg_slot_wait(Oid relid, AttrNumber attnum, const char *key_text,
+			 Numeric amount, TgLockMode mode)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Oid			argtypes[5] = {REGCLASSOID, INT2OID, TEXTOID, NUMERICOID, INT4OID};
+	Oid			wait_types[4] = {REGCLASSOID, INT2OID, TEXTOID, INT4OID};
+	Datum		values[5];
+	SPIPlanPtr	find;
+	SPIPlanPtr	wait;
+	ErrorData  *volatile edata = NULL;
+	bool		isnull;
+
+	find = tg_extension_plan(&find_stmt, TG_SLOTS_NAME,
+							 tg_extension_sql("SELECT x.slot FROM %%s AS x WHERE" SLOTS_OF_ROW
+											  " AND x.amount OPERATOR(pg_catalog.>=) $4"
+											  " ORDER BY x.slot OPERATOR(pg_catalog.#) $5 LIMIT 1"),
+							 5, argtypes);
+	wait = tg_extension_plan(&wait_stmt[mode == TG_LOCK_NOWAIT], TG_SLOTS_NAME,
+							 psprintf("%s%s",
+									  tg_extension_sql("SELECT x.slot FROM %%s AS x WHERE" SLOTS_OF_ROW
+													   " AND x.slot OPERATOR(pg_catalog.=) $4 FOR UPDATE"),
+									  mode == TG_LOCK_NOWAIT ? " NOWAIT" : ""),
+							 4, wait_types);
+	row_args(values, relid, attnum, key_text);
+	values[3] = NumericGetDatum(amount);
+	values[4] = Int32GetDatum((int32) (((uint32) MyProcPid * 2654435761u + next_start++) & 0xFFFF));
+	check_rc(tg_spi_as_owner(find, values, NULL, 1), SPI_OK_SELECT, "finding a slot");
+	if (SPI_processed == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return false;
+	}
+	values[3] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	SPI_freetuptable(SPI_tuptable);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		check_rc(tg_spi_as_owner(wait, values, NULL, 0), SPI_OK_SELECT, "waiting for a slot");
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	/* the slot's lock goes with the subtransaction */
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	if (edata != NULL)
+		ReThrowError(edata);
+	return true;
 }
 
 /*

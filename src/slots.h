@@ -18,7 +18,9 @@
 #include "table.h"
 
 extern int	tg_slot_take(Oid relid, AttrNumber attnum, const char *key_text,
-						 Numeric amount, TgLockMode mode, bool debit);
+						 Numeric amount, bool debit);
+extern bool tg_slot_wait(Oid relid, AttrNumber attnum, const char *key_text,
+						 Numeric amount, TgLockMode mode);
 extern Numeric tg_slots_lock(Oid relid, AttrNumber attnum,
 							 const char *key_text, TgLockMode mode,
 							 int *nlocked);
