@@ -11,26 +11,43 @@
 #                                          the same with journal_account_indexes(false)
 #     test/check.sh stress                 the quick form, as a step of the test suite
 #
-# Claim: however transfer() and transfer_batch() calls interleave, money is
-# neither created nor destroyed and no guard is crossed.  Every consistent
-# snapshot shows, for each guarded table, the starting number of accounts,
-# the starting total, no NULL balance, no balance below the floor and none
-# above the ceiling, and every balance equal to its start plus the journal's
-# credits minus its debits; and no two calls ever deadlock.
+# Claim: however transfer() and transfer_batch() calls interleave, with each
+# other and with settle(), money is neither created nor destroyed and no
+# guard is crossed.  Every consistent snapshot shows, for each guarded table,
+# the starting number of accounts, the starting total, no NULL balance, no
+# balance below the floor and none above the ceiling, and every balance equal
+# to its start plus the journal's credits minus its debits, where the balance
+# of a hot account is its column plus its pending credits plus its escrow
+# slots (the column alone held to the floor too, no slot below 0), every
+# pending credit is one deferred credit of the journal, and current_balance()
+# is that balance; every call returns the balances it journals, no balance
+# only for a deferred credit or a debit a slot served (which left the row
+# alone); no two calls ever deadlock; and a last settle() leaves no pending
+# credit and every invariant true.
 #
 # Two tables (see setup.sql): bank (bigint, floor 0, ceiling 250, every
 # account starting at 100) and ledger (numeric(14,2), floor -500, no ceiling,
-# starting at 0).  For each shape (8 accounts per table, where every client
+# starting at 0, accounts 1 and 2 hot: set_hot(), so a credit to them is
+# deferred as a pending credit; account 2 with 4 escrow slots, so a debit one
+# slot covers takes that slot, not the row, and any other combines the slots
+# and the row).  For each shape (8 accounts per table, where every client
 # fights over the same rows, and 10,000; with 8, 32 and 64 clients):
 #
 #   - pgbench transfer clients (transfer.sql) run single transfers and
-#     batches of 2-5 legs in both directions between random accounts, with
-#     amounts often larger than the source balance or the room under the
-#     ceiling; stress_step() counts each refusal (23514) and lets any other
+#     batches of 2-5 legs in both directions between random accounts, nearly
+#     half the ledger moves crediting or debiting a hot account (account 2
+#     debited more than credited, so it stays near its floor), with amounts
+#     often larger than the source balance, the room under the ceiling or
+#     a slot; stress_step() counts each refusal (23514) and lets any other
 #     error abort the client;
 #   - 2 pgbench auditor clients (audit.sql) check the invariants over and
 #     over, each audit in one REPEATABLE READ snapshot;
-#   - a violation seen by either is recorded and then aborts its client.
+#   - 2 pgbench settle clients (settle.sql) call settle() every 10 ms, so
+#     credits, debits and settles of the hot accounts run concurrently (in
+#     the quick form they stop a second early, leaving credits pending for
+#     the last settle()); any error aborts the client;
+#   - a violation seen by a transfer client or an auditor is recorded and
+#     then aborts its client.
 #
 # The database runs with synchronous_commit = off, for throughput: that
 # changes what a crash may lose (see test/tap), not what concurrent
@@ -40,12 +57,16 @@
 # unexpected error), pgbench counted no failed transaction and
 # pg_stat_database counted no deadlock, the auditors completed audits, the
 # shape exercised what it claims to (moves done, refusals for the floor and
-# for the ceiling, batches done), the counters of work done add up to the
-# transactions pgbench reports, the journal holds one row per move done (a
-# transfer or a batch leg), and a final check after the load (the same
-# invariants in a fresh snapshot, a recount through the primary key index
-# that agrees with a sequential scan, and amcheck of that index against the
-# heap) finds nothing.
+# for the ceiling, batches done, credits deferred, debits of hot accounts,
+# credits folded by the settle clients and by debits, debits of account 2
+# served by a slot, combined with the row, and refused), the counters of
+# work done add up to the transactions pgbench reports, the journal holds one
+# row per move done (a transfer or a batch leg), no more credits were folded
+# than deferred, and a final check after the load (the same invariants in a
+# fresh snapshot, current_balance() of every account, a recount through the
+# primary key index that agrees with a sequential scan, and amcheck of that
+# index against the heap) finds nothing, before and after a last settle(),
+# which must fold exactly the credits left pending and leave none.
 #
 # The figures of every shape are printed, one line per shape, and written to
 # test/stress/last-quick.txt or last-long.txt (not kept in git).
@@ -94,6 +115,7 @@ fi
 export PATH="/usr/lib/postgresql/${TG_PG_MAJOR:-15}/bin:$PATH"
 db=tg_stress
 auditors=2
+settlers=2
 shapes=(			# accounts per table, transfer clients
 	"8 8"
 	"8 32"
@@ -149,9 +171,9 @@ fi
 : >"$figures"
 say "bank invariant stress, $mode form, $(date -u '+%Y-%m-%d %H:%M UTC'), $(psql -X -A -t -d "$db" -c 'SHOW server_version'), $(nproc) cores"
 if [ "$mode" = long ]; then
-	say "  $transfers transfer transactions per shape, $auditors auditors"
+	say "  $transfers transfer transactions per shape, $auditors auditors, $settlers settle clients"
 else
-	say "  $seconds s per shape, $auditors auditors"
+	say "  $seconds s per shape, $auditors auditors, $settlers settle clients"
 fi
 if [ "$unindexed" = 1 ]; then
 	say "  journal without its indexes by account (journal_account_indexes(false))"
@@ -173,11 +195,18 @@ for shape in "${shapes[@]}"; do
 		>"$work/audit.out" 2>"$work/audit.err" &
 	audit_pid=$!
 
+	# the settle clients too; in the quick form they stop a second before
+	# the transfer clients, so the last settle() finds credits to fold
 	if [ "$mode" = long ]; then
 		limit=(-t $(((transfers + clients - 1) / clients)))
+		settle_limit=(-T 100000)
 	else
 		limit=(-T "$seconds")
+		settle_limit=(-T $((seconds > 1 ? seconds - 1 : 1)))
 	fi
+	pgbench -n -M prepared -c "$settlers" -j 1 "${settle_limit[@]}" -f "$here/settle.sql" "$db" \
+		>"$work/settle.out" 2>"$work/settle.err" &
+	settle_pid=$!
 	status=0
 	pgbench -n -M prepared -c "$clients" -j 2 "${limit[@]}" -D n="$accounts" \
 		-f "$here/transfer.sql" "$db" >"$work/transfer.out" 2>"$work/transfer.err" || status=$?
@@ -185,6 +214,13 @@ for shape in "${shapes[@]}"; do
 	auditors_alive=1
 	kill -TERM "$audit_pid" 2>/dev/null || auditors_alive=0
 	wait "$audit_pid" 2>/dev/null || true
+	settle_status=0
+	if [ "$mode" = long ]; then
+		kill -TERM "$settle_pid" 2>/dev/null || settle_status=exited
+		wait "$settle_pid" 2>/dev/null || true
+	else
+		wait "$settle_pid" || settle_status=$?
+	fi
 	wait_idle || problems+=("sessions did not end")
 
 	processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/transfer.out")
@@ -198,8 +234,8 @@ for shape in "${shapes[@]}"; do
 	tps=$(sed -n 's/^tps = \([0-9]*\.[0-9]\).*/\1/p' "$work/transfer.out" | tail -n 1)
 	# a client aborts on an unexpected error, or deliberately after it found
 	# a violation (stress_fail)
-	aborted=$(cat "$work/transfer.err" "$work/audit.err" | grep -cE 'client [0-9]+ (script [0-9]+ )?aborted' || true)
-	unexpected=$(cat "$work/transfer.err" "$work/audit.err" | grep -E 'client [0-9]+ (script [0-9]+ )?aborted' |
+	aborted=$(cat "$work/transfer.err" "$work/audit.err" "$work/settle.err" | grep -cE 'client [0-9]+ (script [0-9]+ )?aborted' || true)
+	unexpected=$(cat "$work/transfer.err" "$work/audit.err" "$work/settle.err" | grep -E 'client [0-9]+ (script [0-9]+ )?aborted' |
 		grep -cv 'bank invariant violated' || true)
 	deadlocks_after=$(sql -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
 	deadlocks=$((deadlocks_after - deadlocks_before))
@@ -217,14 +253,40 @@ for shape in "${shapes[@]}"; do
 	refused_ceiling=$((single_ceiling + batch_ceiling))
 	attempted=$((ok + refused_floor + refused_ceiling))
 	journal=$(sql -c "SELECT count(*) FROM transfer_guard_journal WHERE transfer_id > (SELECT min(journal_after) FROM stress_expect)")
+	# hot accounts: credits deferred (journaled without a balance), debits
+	# of them, and credits folded by the settle clients
+	deferred=$(sql -c "SELECT count(*) FROM transfer_guard_journal j, stress_expect e WHERE e.tbl = 'ledger'::regclass AND j.transfer_id > e.journal_after AND j.to_table = e.tbl AND j.to_balance IS NULL")
+	hot_debits=$(sql -c "SELECT count(*) FROM transfer_guard_journal j, stress_expect e WHERE e.tbl = 'ledger'::regclass AND j.transfer_id > e.journal_after AND j.from_table = e.tbl AND j.from_key = ANY (e.hot_keys)")
+	settles=$(count settle)
+	settle_folded=$(count settle_folded)
+	# the slotted account: debits served by a slot (journaled without a
+	# balance), combined (with one), and single debits of it refused (only
+	# a combine refuses one)
+	slot_served=$(sql -c "SELECT count(*) FROM transfer_guard_journal j, stress_expect e WHERE e.tbl = 'ledger'::regclass AND j.transfer_id > e.journal_after AND j.from_table = e.tbl AND j.from_key = ANY (e.slot_keys) AND j.from_balance IS NULL")
+	combined=$(sql -c "SELECT count(*) FROM transfer_guard_journal j, stress_expect e WHERE e.tbl = 'ledger'::regclass AND j.transfer_id > e.journal_after AND j.from_table = e.tbl AND j.from_key = ANY (e.slot_keys) AND j.from_balance IS NOT NULL")
+	combine_refused=$(count combine_refused)
 
-	final=$(sql -c "SELECT stress_final()" 2>&1) || problems+=("final check failed: $final")
+	final=$(sql -c "SELECT stress_final(false)" 2>&1) || problems+=("final check failed: $final")
+	pending_left=$(sql -c "SELECT count(*) FROM transfer_guard_pending")
+	final_folded=$(sql -c "SELECT settle()" 2>&1) || {
+		problems+=("the last settle() failed: $final_folded")
+		final_folded=0
+	}
+	final=$(sql -c "SELECT stress_final(true)" 2>&1) || problems+=("final check after settle() failed: $final")
 	violations=$(sql -c "SELECT count(*) FROM stress_violations")
+	# the credits folded by the debits of hot accounts (which settle them
+	# first): the others
+	debit_folded=$((deferred - settle_folded - final_folded))
 
 	[ "$violations" = 0 ] || problems+=("$violations violation(s)")
 	[ "$aborted" = 0 ] || problems+=("$aborted client(s) aborted")
 	[ "$status" = 0 ] || problems+=("transfer pgbench exited with status $status")
 	[ "$auditors_alive" = 1 ] || problems+=("auditor pgbench had exited before the end")
+	if [ "$settle_status" = exited ]; then
+		problems+=("settle pgbench had exited before the end")
+	elif [ "$settle_status" != 0 ]; then
+		problems+=("settle pgbench exited with status $settle_status")
+	fi
 	[ -n "$processed" ] || problems+=("no pgbench report")
 	[ "${failed:-1}" = 0 ] || problems+=("pgbench counted ${failed:-?} failed transaction(s)")
 	[ "$deadlocks" = 0 ] || problems+=("$deadlocks deadlock(s)")
@@ -236,10 +298,25 @@ for shape in "${shapes[@]}"; do
 	[ "$single_ok" -gt 0 ] && [ "$batch_ok" -gt 0 ] || problems+=("no single transfer or no batch succeeded")
 	[ "$refused_floor" -gt 0 ] && [ "$refused_ceiling" -gt 0 ] ||
 		problems+=("the floor or the ceiling never refused a move")
+	[ "$deferred" -gt 0 ] || problems+=("no credit was deferred")
+	[ "$hot_debits" -gt 0 ] || problems+=("no hot account was debited")
+	[ "$settle_folded" -gt 0 ] || problems+=("the settle clients folded nothing")
+	[ "$slot_served" -gt 0 ] || problems+=("no debit was served by a slot")
+	[ "$combined" -gt 0 ] || problems+=("no debit of the slotted account combined its slots")
+	[ "$combine_refused" -gt 0 ] || problems+=("no combine was refused")
+	[ "$final_folded" = "$pending_left" ] ||
+		problems+=("the last settle() folded $final_folded credits, $pending_left were pending")
+	if [ "$debit_folded" -lt 0 ]; then
+		problems+=("settle() folded $((settle_folded + final_folded)) credits, only $deferred were deferred")
+	elif [ "$debit_folded" = 0 ]; then
+		problems+=("no debit of a hot account folded a credit")
+	fi
 
-	say "$(printf 'accounts=%-5s clients=%-2s attempted %s: ok %s, refused %s (floor %s, ceiling %s); batches ok %s (%s legs); journal rows %s; audits %s; violations %s; deadlocks %s; failed %s; unexpected errors %s; tps %s: %s' \
+	say "$(printf 'accounts=%-5s clients=%-2s attempted %s: ok %s, refused %s (floor %s, ceiling %s); batches ok %s (%s legs); journal rows %s; hot: %s credits deferred, %s debits, folded %s by %s settles, %s by debits, %s at the end; slots: %s debits served, %s combined, %s combines refused; audits %s; violations %s; deadlocks %s; failed %s; unexpected errors %s; tps %s: %s' \
 		"$accounts" "$clients" "$attempted" "$ok" $((refused_floor + refused_ceiling)) \
-		"$refused_floor" "$refused_ceiling" "$batch_ok" "$batch_legs" "$journal" "$audits" \
+		"$refused_floor" "$refused_ceiling" "$batch_ok" "$batch_legs" "$journal" \
+		"$deferred" "$hot_debits" "$settle_folded" "$settles" "$debit_folded" "$final_folded" \
+		"$slot_served" "$combined" "$combine_refused" "$audits" \
 		"$violations" "$deadlocks" "${failed:-?}" "$unexpected" "${tps:-?}" \
 		"$([ ${#problems[@]} -eq 0 ] && echo PASS || echo FAIL)")"
 	if [ ${#problems[@]} -eq 0 ]; then
@@ -250,7 +327,7 @@ for shape in "${shapes[@]}"; do
 			say "    $p"
 		done
 		sql -c "SELECT format('    %s: %s', who, what) FROM stress_violations ORDER BY at LIMIT 20" | tee -a "$figures"
-		grep -hE 'aborted|ERROR|error' "$work/transfer.err" "$work/audit.err" | head -20 || true
+		grep -hE 'aborted|ERROR|error' "$work/transfer.err" "$work/audit.err" "$work/settle.err" | head -20 || true
 	fi
 done
 
