@@ -147,6 +147,11 @@ ROLLBACK;
 BEGIN READ ONLY;
 SELECT * FROM tg_try($$SELECT settle()$$);
 ROLLBACK;
+-- set_hot() waits for the credits in flight, then settles them: it needs a
+-- new snapshot after the wait
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT * FROM tg_try($$SELECT set_hot('h_cap', '2')$$);
+ROLLBACK;
 
 -- a NULL balance keeps its pending credits
 CREATE TABLE h_null (id int PRIMARY KEY, balance bigint);
@@ -220,8 +225,10 @@ SELECT amount FROM transfer_guard_slots WHERE tbl = 'h_esc'::regclass AND key = 
 SELECT set_hot('h_esc', '4', slots => 0);
 SELECT count(*) FROM transfer_guard_slots WHERE tbl = 'h_esc'::regclass AND key = '4';
 SELECT balance, current_balance('h_esc', '4') FROM h_esc WHERE id = 4;
--- slots need a floor, and keep it: guard() may not remove it meanwhile
+-- slots need a floor, and keep it: guard() may not remove or move it
+-- meanwhile (the slots hold what was above the old one)
 SELECT * FROM tg_try($$SELECT guard('h_esc', 'balance', min_balance => NULL)$$);
+SELECT * FROM tg_try($$SELECT guard('h_esc', 'balance', min_balance => 900)$$);
 SELECT h_esc_total();
 SELECT set_hot('h_esc', '1', hot => false);
 SELECT count(*) AS slots_left FROM transfer_guard_slots WHERE tbl = 'h_esc'::regclass;

@@ -83,9 +83,9 @@ tg_numeric_share(TgColumn *col, Numeric avail, int n)
 		return zero;
 	scale = col->has_scale ? col->scale :
 		DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(avail)));
-	/* unit = 10^-scale, exactly */
+	/* unit = 10^-scale, exactly (a negative scale: whole tens, hundreds...) */
 	unit = DatumGetNumeric(DirectFunctionCall3(numeric_in,
-											   CStringGetDatum(psprintf("1e-%d", scale)),
+											   CStringGetDatum(psprintf("1e%d", -scale)),
 											   ObjectIdGetDatum(InvalidOid),
 											   Int32GetDatum(-1)));
 	units = DatumGetNumeric(DirectFunctionCall2(numeric_div_trunc,

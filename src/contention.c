@@ -27,6 +27,7 @@
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -231,7 +232,8 @@ transfer_guard_contention(PG_FUNCTION_ARGS)
 
 		entry = &copies[i];
 		/* the tables the caller owns (or is a member of the owning role of) */
-		if (!tg_rel_ownercheck(entry->tag.relid, GetUserId()))
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->tag.relid)) ||
+			!tg_rel_ownercheck(entry->tag.relid, GetUserId()))
 			continue;
 		values[0] = ObjectIdGetDatum(entry->tag.relid);
 		values[1] = CStringGetTextDatum(entry->tag.key);

@@ -124,6 +124,7 @@ typedef struct SlotUse
 	TgHotRow   *hot;
 	int			slot;
 	Numeric		debit;
+	int			nslots;			/* combined: the slots locked */
 	Numeric		share;
 } SlotUse;
 
@@ -1502,6 +1503,7 @@ add_slot_use(OpState *st, OpTable *ot, OpRow *row, int c, TgHotRow *hot)
 	use->hot = hot;
 	use->slot = -1;
 	use->debit = NULL;
+	use->nslots = 0;
 	use->share = NULL;
 	return use;
 }
@@ -1523,14 +1525,23 @@ combine_slots(OpState *st, SlotUse *use)
 
 	sum = tg_slots_lock(table->relid, attnum, use->hot->key_text,
 						st->lock_mode, &n);
-	if (n != use->hot->slots && st->lock_mode != TG_LOCK_SKIP)
+	if (st->lock_mode == TG_LOCK_SKIP)
 	{
-		/* slots added since the statement's snapshot: lock them too */
+		/* try mode, nowait: every slot, or busy */
+		if (n < tg_slots_count(table->relid, attnum, use->hot->key_text))
+			return false;
+	}
+	else
+	{
+		/*
+		 * Again, in a new snapshot: slots that set_hot() added while this
+		 * call waited are locked and counted too.  The ones locked already
+		 * are this transaction's.
+		 */
 		sum = tg_slots_lock(table->relid, attnum, use->hot->key_text,
 							st->lock_mode, &n);
 	}
-	if (n < use->hot->slots && st->lock_mode == TG_LOCK_SKIP)
-		return false;
+	use->nslots = n;
 	old = MemoryContextSwitchTo(st->outer);
 	if (row->drained == NULL)
 		row->drained = palloc0(sizeof(Numeric) * table->ncolumns);
@@ -1625,7 +1636,7 @@ take_slots(OpState *st, TgLegResult *results)
 
 /*
  * Fill the combined slots again from their rows, after the checks: each of
- * a row's n slots gets an equal share of what the row holds above its
+ * the n slots locked gets an equal share of what the row holds above its
  * floor, at the column's scale (the rest stays in the column, which keeps
  * its floor).  The row's total after the legs is kept for the results.
  */
@@ -1642,17 +1653,17 @@ fill_slots(OpState *st)
 		Numeric		balance = row->balance[use->column];
 		MemoryContext old;
 
-		if (use->slot >= 0 || balance == NULL)
+		if (use->slot >= 0 || balance == NULL || use->nslots == 0)
 			continue;
 		old = MemoryContextSwitchTo(st->outer);
 		use->share = col->min_balance == NULL ? tg_int64_to_numeric(0) :
 			tg_numeric_share(col, tg_numeric_sub(balance, col->min_balance),
-							 use->hot->slots);
+							 use->nslots);
 		if (row->total == NULL)
 			row->total = palloc0(sizeof(Numeric) * use->ot->table->ncolumns);
 		row->total[use->column] = balance;
 		row->balance[use->column] =
-			tg_numeric_sub(balance, tg_numeric_times(use->share, use->hot->slots));
+			tg_numeric_sub(balance, tg_numeric_times(use->share, use->nslots));
 		MemoryContextSwitchTo(old);
 	}
 }
@@ -1676,8 +1687,7 @@ write_slots(OpState *st)
 			tg_slot_debit(table->relid, attnum, use->hot->key_text, use->slot,
 						  use->debit);
 		else if (use->share != NULL)
-			tg_slots_make(table->relid, attnum, use->hot->key_text,
-						  use->hot->slots, use->share);
+			tg_slots_fill(table->relid, attnum, use->hot->key_text, use->share);
 	}
 }
 

@@ -357,6 +357,25 @@ check_no_hot_rows(Relation rel, AttrNumber attnum, const char *what,
 					 errtablecol(rel, attnum)));
 }
 
+/* does guard() change the column's floor (or set one where none was)? */
+static bool
+floor_changes(Oid relid, AttrNumber attnum, Numeric min_balance)
+{
+	TgTable    *table = tg_get_table(relid, true);
+	int			c;
+
+	for (c = 0; table != NULL && c < table->ncolumns; c++)
+		if (table->columns[c].attnum == attnum)
+		{
+			Numeric		old = table->columns[c].min_balance;
+
+			if (old == NULL || min_balance == NULL)
+				return old != min_balance;
+			return tg_numeric_cmp(old, min_balance) != 0;
+		}
+	return false;
+}
+
 /*
  * guard(): declare a guarded balance column or change its settings.
  */
@@ -385,8 +404,8 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 	check_limits(rel, attnum, min_balance, max_balance);
 	if (max_balance != NULL)
 		check_no_hot_rows(rel, attnum, "set a ceiling on", false);
-	if (min_balance == NULL)
-		check_no_hot_rows(rel, attnum, "remove the floor of", true);
+	if (floor_changes(relid, attnum, min_balance))
+		check_no_hot_rows(rel, attnum, "change the floor of", true);
 	if (version_column)
 		version_attnum = check_version_column(rel, rows, version_column,
 											  attnum, key_attnum);

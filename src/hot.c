@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -58,11 +59,12 @@ raise_not_found(TgTable *table, Datum key)
  * Lock one row of a guarded table (waiting, or with TG_LOCK_SKIP not), with
  * one guarded column; returns the key as the row holds it, as text, and the
  * column's balance (NULL if it is NULL).  With SPI connected.  A row not
- * there is an error; one skipped returns NULL.
+ * there is an error, or with missing_ok a warning and NULL; one skipped
+ * returns NULL.
  */
 static char *
 lock_row(TgTable *table, int column, Datum key, TgLockMode mode,
-		 Numeric *balance)
+		 bool missing_ok, Numeric *balance)
 {
 	SPITupleTable *tt = tg_stmt_lock(table, mode, UINT64CONST(1) << column,
 									 &key, 1);
@@ -72,6 +74,15 @@ lock_row(TgTable *table, int column, Datum key, TgLockMode mode,
 
 	if (SPI_processed != 1 && mode == TG_LOCK_SKIP)
 		return NULL;
+	if (SPI_processed != 1 && missing_ok)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("pending credits of row %s of table \"%s\" kept: the row is gone",
+						tg_key_display(table, key), tg_rel_display_name(table->relid)),
+				 errdetail("current_balance() cannot read them; delete them, or insert the row again.")));
+		return NULL;
+	}
 	if (SPI_processed != 1)
 		raise_not_found(table, key);
 	held = tg_key_text(table, SPI_getbinval(tt->vals[0], tt->tupdesc, 1,
@@ -169,14 +180,16 @@ fold_locked(TgTable *table, int column, Datum key, const char *held,
 
 /*
  * Give a locked row with locked slots n slots again: the slots' sum goes
- * back into the row, and each of the n new slots takes an equal share of
- * what the row then holds above its floor (none without a floor).  One
- * UPDATE of the row, if its balance changes.  balance is the row's balance
- * as it now stands (after any fold).
+ * back into the row, and each of the n slots takes an equal share of what
+ * the row then holds above its floor (none without a floor).  With make,
+ * the row's slots become n slots (set_hot()); else the n slots locked, all
+ * of the row's, are filled.  One UPDATE of the row, if its balance
+ * changes.  balance is the row's balance as it now stands (after any
+ * fold).
  */
 static void
 refill_locked(TgTable *table, int column, Datum key, const char *held,
-			  Numeric balance, Numeric slot_sum, int n)
+			  Numeric balance, Numeric slot_sum, int n, bool make)
 {
 	TgColumn   *col = &table->columns[column];
 	Numeric		total = tg_numeric_add(balance, slot_sum);
@@ -197,7 +210,10 @@ refill_locked(TgTable *table, int column, Datum key, const char *held,
 					 tg_errtablecol(table->relid, col->attnum)));
 		SPI_freetuptable(SPI_tuptable);
 	}
-	tg_slots_make(table->relid, col->attnum, held, n, share);
+	if (make)
+		tg_slots_make(table->relid, col->attnum, held, n, share);
+	else if (n > 0)
+		tg_slots_fill(table->relid, col->attnum, held, share);
 }
 
 /* the refusals of set_hot() before anything is locked */
@@ -264,12 +280,17 @@ tg_set_hot(Oid relid, const char *key, const char *colname, bool hot,
 	int			nslots;
 
 	check_set_hot(rel, table, col, hot, slots);
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set_hot() must run in a READ COMMITTED transaction"),
+				 errdetail("It waits for the credits in flight to the row, then settles them; a transaction snapshot taken before they committed would not see them.")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (!hot)
 		tg_hot_lock(relid, col->attnum, hot_key, ExclusiveLock);
 	slot_sum = tg_slots_lock(relid, col->attnum, hot_key, TG_LOCK_WAIT, &nslots);
-	held = lock_row(table, column, keyval, TG_LOCK_WAIT, &balance);
+	held = lock_row(table, column, keyval, TG_LOCK_WAIT, false, &balance);
 	if (!hot && strcmp(held, hot_key) != 0)
 		tg_hot_lock(relid, col->attnum, held, ExclusiveLock);
 	(void) fold_locked(table, column, keyval, held, &balance, ERROR);
@@ -281,7 +302,7 @@ tg_set_hot(Oid relid, const char *key, const char *colname, bool hot,
 				 tg_errtablecol(relid, col->attnum)));
 	if (balance != NULL)
 		refill_locked(table, column, keyval, held, balance, slot_sum,
-					  hot ? slots : 0);
+					  hot ? slots : 0, true);
 	if (hot)
 		mark_hot(table, column, held, slots);
 	else if (!unmark_hot(table, column, held))
@@ -481,19 +502,21 @@ settle_resolved(TgSettleGroup *g, bool worker)
 
 	if (worker && hot != NULL && hot->slots > 0)
 	{
+		/* every slot of the row, or leave it for later */
 		slot_sum = tg_slots_lock(g->relid, g->attnum, hot->key_text,
 								 TG_LOCK_SKIP, &nslots);
-		if (nslots < hot->slots)
+		if (nslots == 0 ||
+			nslots < tg_slots_count(g->relid, g->attnum, hot->key_text))
 			return 0;
 	}
 	held = lock_row(g->table, g->column, g->key,
-					worker ? TG_LOCK_SKIP : TG_LOCK_WAIT, &balance);
+					worker ? TG_LOCK_SKIP : TG_LOCK_WAIT, true, &balance);
 	if (held == NULL)
 		return 0;
 	n = fold_locked(g->table, g->column, g->key, held, &balance, WARNING);
 	if (slot_sum != NULL && balance != NULL)
 		refill_locked(g->table, g->column, g->key, held, balance, slot_sum,
-					  nslots);
+					  nslots, false);
 	if (n > 0)
 		note_settled(g->relid, g->attnum, held);
 	return n;

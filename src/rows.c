@@ -29,11 +29,13 @@
 #ifdef TG_HAVE_ROW_PATH
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -58,6 +60,36 @@ struct TgRowExec
 	CommandId	cid;			/* the newest of them */
 	TgTable   **tables;			/* each table's cache entry */
 };
+
+/*
+ * Is the version in slot locked or being changed by another transaction in
+ * progress (so that updating it will wait)?  Read from the tuple header
+ * without the buffer's lock: it only decides whether a wait is counted.
+ * A key-share lock (a foreign key check) does not make an update wait.
+ */
+static bool
+held_by_another(TupleTableSlot *slot)
+{
+	bool		should_free;
+	HeapTuple	tup;
+	uint16		infomask;
+	TransactionId xmax;
+	bool		held = false;
+
+	if (!TTS_IS_BUFFERTUPLE(slot))
+		return false;
+	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+	infomask = tup->t_data->t_infomask;
+	xmax = HeapTupleHeaderGetRawXmax(tup->t_data);
+	if ((infomask & (HEAP_XMAX_INVALID | HEAP_XMAX_IS_MULTI)) == 0 &&
+		!HEAP_XMAX_IS_KEYSHR_LOCKED(infomask) &&
+		TransactionIdIsValid(xmax) &&
+		!TransactionIdIsCurrentTransactionId(xmax))
+		held = TransactionIdIsInProgress(xmax);
+	if (should_free)
+		heap_freetuple(tup);
+	return held;
+}
 
 /* count a wait for a row that began at started and has just ended */
 static void
@@ -286,6 +318,7 @@ lock_tuple(TgRowExec *ex, int relno, TgTable *table, Datum key,
 		TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 	TM_Result	result;
 	instr_time	started;
+	bool		traversed;
 
 	if (wait != LockWaitBlock || !tg_contention_enabled())
 		return table_tuple_lock(rel, &tid, snapshot, slot, ex->cids[relno],
@@ -294,10 +327,18 @@ lock_tuple(TgRowExec *ex, int relno, TgTable *table, Datum key,
 							  LockTupleNoKeyExclusive, LockWaitSkip, flags, tmfd);
 	if (result != TM_WouldBlock)
 		return result;
+
+	/*
+	 * The try may have followed the row's updates to a newer version: the
+	 * lock that waits starts from the one it reached, and the caller must
+	 * still learn that the version it read was left behind.
+	 */
+	traversed = tmfd->traversed;
 	tid = slot->tts_tid;
 	INSTR_TIME_SET_CURRENT(started);
 	result = table_tuple_lock(rel, &tid, snapshot, slot, ex->cids[relno],
 							  LockTupleNoKeyExclusive, LockWaitBlock, flags, tmfd);
+	tmfd->traversed = tmfd->traversed || traversed;
 	count_wait(rel, table, key, started);
 	return result;
 }
@@ -490,25 +531,17 @@ write_version(TgRowExec *ex, int relno, TupleTableSlot *locked,
 	LockTupleMode lockmode;
 	instr_time	started;
 
-	result = TM_BeingModified;
+	/*
+	 * An update that will wait for another transaction holding the row is
+	 * timed and counted (contention.c).  Not when this transaction holds
+	 * the row's lock already.
+	 */
 	INSTR_TIME_SET_ZERO(started);
-	if (!held && tg_contention_enabled())
-	{
-		/*
-		 * An update that would wait is timed and counted (contention.c).
-		 * Not when this transaction holds the row's lock: the update that
-		 * does not wait reports its own lock as a busy row.
-		 */
-		result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cids[relno],
-									table_snapshot(ex, relno), InvalidSnapshot,
-									false, &tmfd, &lockmode, update_indexes);
-		if (result == TM_BeingModified)
-			INSTR_TIME_SET_CURRENT(started);
-	}
-	if (result == TM_BeingModified)
-		result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cids[relno],
-									table_snapshot(ex, relno), InvalidSnapshot,
-									true, &tmfd, &lockmode, update_indexes);
+	if (!held && tg_contention_enabled() && held_by_another(locked))
+		INSTR_TIME_SET_CURRENT(started);
+	result = table_tuple_update(rel, &locked->tts_tid, slot, ex->cids[relno],
+								table_snapshot(ex, relno), InvalidSnapshot,
+								true, &tmfd, &lockmode, update_indexes);
 	if (!INSTR_TIME_IS_ZERO(started))
 	{
 		bool		isnull;

@@ -45,6 +45,8 @@ static TgExtensionStatement wait_stmt[2];
 static TgExtensionStatement lock_stmt[TG_STATEMENT_LOCK_MODES];
 static TgExtensionStatement debit_stmt;
 static TgExtensionStatement fill_stmt;
+static TgExtensionStatement fill_all_stmt;
+static TgExtensionStatement count_stmt;
 static TgExtensionStatement clear_stmt;
 static TgExtensionStatement make_stmt;
 static TgExtensionStatement sum_stmt;
@@ -86,8 +88,11 @@ tg_slot_take(Oid relid, AttrNumber attnum, const char *key_text,
 	SPIPlanPtr	plan;
 	const char *take;
 	bool		isnull;
-	int			slot = -1;
+	volatile int slot = -1;
 	int			rc;
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
 
 	take = tg_extension_sql("SELECT x.slot FROM %%s AS x WHERE" SLOTS_OF_ROW
 							" AND x.amount OPERATOR(pg_catalog.>=) $4"
@@ -105,12 +110,40 @@ tg_slot_take(Oid relid, AttrNumber attnum, const char *key_text,
 	row_args(values, relid, attnum, key_text);
 	values[3] = NumericGetDatum(amount);
 	values[4] = Int32GetDatum((int32) (((uint32) MyProcPid * 2654435761u + next_start++) & 0xFFFF));
-	rc = tg_spi_as_owner(plan, values, NULL, 1);
-	check_rc(rc, debit ? SPI_OK_UPDATE_RETURNING : SPI_OK_SELECT, "taking a slot");
-	if (SPI_processed == 1)
-		slot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-										   SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
+
+	/*
+	 * In a subtransaction: a slot that changed since the statement's
+	 * snapshot is locked before it is found not to cover the amount any
+	 * more, and keeps that lock.  Taking none, the call must hold none of
+	 * the row's slots (it may wait for one next), so the subtransaction
+	 * goes, and those locks with it.
+	 */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		rc = tg_spi_as_owner(plan, values, NULL, 1);
+		check_rc(rc, debit ? SPI_OK_UPDATE_RETURNING : SPI_OK_SELECT, "taking a slot");
+		if (SPI_processed == 1)
+			slot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	if (edata == NULL && slot >= 0)
+		ReleaseCurrentSubTransaction();
+	else
+		RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	if (edata != NULL)
+		ReThrowError(edata);
 	return slot;
 }
 
@@ -244,6 +277,48 @@ tg_slot_debit(Oid relid, AttrNumber attnum, const char *key_text, int slot,
 	check_rc(tg_spi_as_owner(plan, values, NULL, 0), SPI_OK_UPDATE, "debiting a slot");
 	if (SPI_processed != 1)
 		elog(ERROR, "slot %d of a hot row of table %u is missing", slot, relid);
+}
+
+/*
+ * Fill every slot of the row with share: the slots this transaction has
+ * locked (all of the row's, as a lock statement in a new snapshot found
+ * them; only set_hot() adds slots, and it locks the existing ones first).
+ */
+void
+tg_slots_fill(Oid relid, AttrNumber attnum, const char *key_text, Numeric share)
+{
+	Oid			argtypes[4] = {REGCLASSOID, INT2OID, TEXTOID, NUMERICOID};
+	Datum		values[4];
+	SPIPlanPtr	plan;
+
+	row_args(values, relid, attnum, key_text);
+	values[3] = NumericGetDatum(share);
+	plan = tg_extension_plan(&fill_all_stmt, TG_SLOTS_NAME,
+							 tg_extension_sql("UPDATE %%s AS x SET amount = $4 WHERE" SLOTS_OF_ROW),
+							 4, argtypes);
+	check_rc(tg_spi_as_owner(plan, values, NULL, 0), SPI_OK_UPDATE, "filling slots");
+}
+
+/* how many slots the row has, in a new snapshot (READ COMMITTED) */
+int
+tg_slots_count(Oid relid, AttrNumber attnum, const char *key_text)
+{
+	Oid			argtypes[3] = {REGCLASSOID, INT2OID, TEXTOID};
+	Datum		values[3];
+	SPIPlanPtr	plan;
+	bool		isnull;
+	int			n;
+
+	if (!OidIsValid(tg_extension_relation(TG_SLOTS_NAME, true)))
+		return 0;
+	row_args(values, relid, attnum, key_text);
+	plan = tg_extension_plan(&count_stmt, TG_SLOTS_NAME,
+							 tg_extension_sql("SELECT pg_catalog.count(*)::pg_catalog.int4 FROM %%s AS x WHERE" SLOTS_OF_ROW),
+							 3, argtypes);
+	check_rc(tg_spi_as_owner(plan, values, NULL, 0), SPI_OK_SELECT, "counting slots");
+	n = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return n;
 }
 
 /*

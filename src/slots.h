@@ -28,6 +28,9 @@ extern void tg_slot_debit(Oid relid, AttrNumber attnum, const char *key_text,
 						  int slot, Numeric amount);
 extern void tg_slots_make(Oid relid, AttrNumber attnum, const char *key_text,
 						  int n, Numeric share);
+extern void tg_slots_fill(Oid relid, AttrNumber attnum, const char *key_text,
+						  Numeric share);
+extern int	tg_slots_count(Oid relid, AttrNumber attnum, const char *key_text);
 extern Numeric tg_slots_sum(Oid relid, AttrNumber attnum,
 							const char *key_text);
 

@@ -161,9 +161,10 @@ table_owner(Oid relid)
 }
 
 /*
- * Settle one row in a transaction of its own, as the owner of its table.
- * An error is reported and the row's transaction rolled back; the worker
- * goes on with the next row.
+ * Settle one row in a transaction of its own, as the owner of its table,
+ * in a restricted operation.  An error is reported and the row's
+ * transaction rolled back (which also undoes the identity and settings);
+ * the worker goes on with the next row.
  */
 static void
 settle_one(TgSettleGroup *g)
@@ -185,10 +186,21 @@ settle_one(TgSettleGroup *g)
 		owner = table_owner(g->relid);
 		if (OidIsValid(owner))
 		{
+			/*
+			 * As autovacuum runs code of a table's owner: a restricted
+			 * operation, whose setting changes (a trigger's set_config(),
+			 * say) end with the row, so that nothing one owner's code does
+			 * carries over to the next owner's table.
+			 */
+			int			save_nestlevel;
+
 			GetUserIdAndSecContext(&save_userid, &save_sec_context);
 			SetUserIdAndSecContext(owner, save_sec_context |
-								   SECURITY_LOCAL_USERID_CHANGE);
+								   SECURITY_LOCAL_USERID_CHANGE |
+								   SECURITY_RESTRICTED_OPERATION);
+			save_nestlevel = NewGUCNestLevel();
 			(void) tg_settle_group(g, false, true);
+			AtEOXact_GUC(false, save_nestlevel);
 			SetUserIdAndSecContext(save_userid, save_sec_context);
 		}
 		SPI_finish();
