@@ -9,8 +9,9 @@
 #     again from what its column then holds (the row's exact balance never
 #     changes);
 #   - the view transfer_guard_contention counts a wait for a row, with its
-#     time, and only for the row that was waited for; a role sees the rows
-#     of the tables it owns; transfer_guard_contention_reset() empties it.
+#     time, and only for the row that was waited for (on PostgreSQL 14 and
+#     later: rows locked through the row path); a role sees the rows of the
+#     tables it owns; transfer_guard_contention_reset() empties it.
 #
 use strict;
 use warnings;
@@ -123,11 +124,22 @@ is(wait_for('tg_worker',
 usleep(100_000);
 $node->safe_psql('tg_worker', q{SELECT transfer('acc', 2, 1, 1)});
 $holder->finish;
-is($node->safe_psql('tg_worker', q{SELECT key || ':' || waits FROM transfer_guard_contention ORDER BY key}),
-	'2:1', 'the view counts one wait, for the row that was waited for');
-ok($node->safe_psql('tg_worker',
-		q{SELECT wait_time >= interval '0.15 s' FROM transfer_guard_contention WHERE key = '2'}) eq 't',
-	'the wait time covers the time the row was held (at least 0.15 s of the 1 s)');
+if ($node->safe_psql('postgres', 'SHOW server_version_num') >= 140000)
+{
+	is($node->safe_psql('tg_worker', q{SELECT key || ':' || waits FROM transfer_guard_contention ORDER BY key}),
+		'2:1', 'the view counts one wait, for the row that was waited for');
+	ok($node->safe_psql('tg_worker',
+			q{SELECT wait_time >= interval '0.15 s' FROM transfer_guard_contention WHERE key = '2'}) eq 't',
+		'the wait time covers the time the row was held (at least 0.15 s of the 1 s)');
+}
+else
+{
+	# 13 has no row path: rows are locked by statements, whose waits are
+	# not counted (README, Hot rows)
+	is($node->safe_psql('tg_worker', q{SELECT count(*) FROM transfer_guard_contention}),
+		'0', 'on PostgreSQL 13 (no row path) the view counts no wait');
+	pass('on PostgreSQL 13 there is no wait time to compare');
+}
 $node->safe_psql('tg_worker', q{CREATE ROLE tg_stranger});
 is($node->safe_psql('tg_worker', q{SET ROLE tg_stranger; SELECT count(*) FROM transfer_guard_contention}),
 	'0', 'a role that owns no table sees none of its rows');
