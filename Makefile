@@ -15,6 +15,7 @@ OBJS = \
 	src/exec.o \
 	src/extension.o \
 	src/guard.o \
+	src/holds.o \
 	src/hot.o \
 	src/idempotency.o \
 	src/journal.o \
@@ -34,7 +35,7 @@ PGFILEDESC = "transfer_guard - guarded balance transfers"
 PG_CPPFLAGS = -I$(srcdir)/src -DTG_EXTVERSION=\"$(EXTVERSION)\"
 
 REGRESS = setup guard transfer errors keys limits batch security \
-	ledger idempotency try_transfer versions hazards rowpath journal_indexes renames hot upgrade
+	ledger idempotency try_transfer versions hazards rowpath journal_indexes renames hot holds upgrade
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = opposite_transfers drain_one_account nowait_locked \

@@ -1,7 +1,7 @@
 --
 -- upgrade: guards made under 1.0 keep working after ALTER EXTENSION
--- UPDATE to 1.1, 1.2, 1.3 and then 1.4, and an updated 1.0 has exactly the
--- shape of a fresh 1.4.
+-- UPDATE to 1.1, 1.2, 1.3, 1.4 and then 1.5, and an updated 1.0 has
+-- exactly the shape of a fresh 1.5.
 --
 
 -- everything a client or pg_dump can see of the installed extension
@@ -146,6 +146,26 @@ SELECT current_balance('u_acc', '2') AS current_2, balance AS column_2
 SELECT set_hot('u_acc', '2', hot => false);
 SELECT * FROM u_acc ORDER BY id;
 SELECT count(*) AS pending FROM transfer_guard_pending;
+
+-- 1.4 to 1.5: holds.  Journal rows stay (as transfers), a pending credit
+-- of a hot row stays, and a table guarded before the update takes holds,
+-- journaled with their kind
+SELECT set_hot('u_acc', '2');
+SELECT from_balance, to_balance FROM transfer('u_acc', 1, 2, 1);
+SELECT count(*) AS journal_rows_before FROM transfer_guard_journal \gset
+ALTER EXTENSION transfer_guard UPDATE TO '1.5';
+SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard';
+SELECT count(*) = :journal_rows_before AS journal_kept,
+	   bool_and(kind = 'transfer' AND hold_id IS NULL) AS all_transfers
+  FROM transfer_guard_journal;
+SELECT count(*) AS pending FROM transfer_guard_pending;
+SELECT hold_id > 0 AS placed, from_balance FROM hold('u_acc', 1, 2, 3);
+SELECT from_balance, to_balance FROM capture(
+	(SELECT max(hold_id) FROM transfer_guard_holds), 2);
+SELECT kind, from_key, to_key, amount FROM transfer_guard_journal
+ WHERE kind <> 'transfer' ORDER BY transfer_id;
+SELECT set_hot('u_acc', '2', hot => false);
+SELECT * FROM u_acc ORDER BY id;
 
 -- the updated extension has the shape of a fresh one
 CREATE TEMP TABLE shape_updated AS SELECT tg_shape() AS line;

@@ -96,13 +96,14 @@ typedef struct OpTable
 /* one leg, resolved */
 typedef struct OpLeg
 {
+	TgLegKind	kind;
 	TgLegRecord record;			/* as the journal and idempotency see it */
-	OpTable    *from_table;
+	OpTable    *from_table;		/* NULL: a step ending a hold, no source */
 	int			from_col;		/* index into table->columns */
 	OpRow	   *from_row;
 	OpTable    *to_table;
 	int			to_col;
-	OpRow	   *to_row;
+	OpRow	   *to_row;			/* NULL: a hold, not credited */
 	Numeric		amount;
 	Numeric		from_after;
 	Numeric		to_after;
@@ -765,11 +766,12 @@ results_nothing_moved(OpState *st, TgLegResult *results, bool with_balances)
 		results[i].has_transfer_id = false;
 		results[i].from_balance = NULL;
 		results[i].to_balance = NULL;
-		if (with_balances && leg->from_row->found && leg->to_row->found)
-		{
+		if (!with_balances)
+			continue;
+		if (leg->from_row && leg->from_row->found)
 			results[i].from_balance = leg->from_row->balance[leg->from_col];
+		if (leg->to_row && leg->to_row->found)
 			results[i].to_balance = leg->to_row->balance[leg->to_col];
-		}
 	}
 }
 
@@ -843,20 +845,26 @@ run_checks(OpState *st)
 		LegCheck	check;
 
 		st->current_leg = i;
-		check = leg->slot >= 0 ? LEG_OK :
+		check = leg->slot >= 0 || leg->from_row == NULL ? LEG_OK :
 			move(st, leg->from_table, leg->from_row, leg->from_col,
 				 leg->amount, true);
-		if (check == LEG_OK && leg->deferred == NULL)
+		if (check == LEG_OK && leg->deferred == NULL && leg->to_row != NULL)
 			check = move(st, leg->to_table, leg->to_row, leg->to_col,
 						 leg->amount, false);
 		if (check != LEG_OK)
 			return check;
-		leg->from_after = leg->from_row->balance[leg->from_col];
-		leg->to_after = leg->to_row->balance[leg->to_col];
-		leg->from_row->last_leg[leg->from_col] = i;
-		leg->to_row->last_leg[leg->to_col] = i;
-		leg->from_row->debited[leg->from_col] = true;
-		leg->to_row->credited[leg->to_col] = true;
+		if (leg->from_row)
+		{
+			leg->from_after = leg->from_row->balance[leg->from_col];
+			leg->from_row->last_leg[leg->from_col] = i;
+			leg->from_row->debited[leg->from_col] = true;
+		}
+		if (leg->to_row)
+		{
+			leg->to_after = leg->to_row->balance[leg->to_col];
+			leg->to_row->last_leg[leg->to_col] = i;
+			leg->to_row->credited[leg->to_col] = true;
+		}
 	}
 	st->current_leg = -1;
 	return LEG_OK;
@@ -874,11 +882,12 @@ check_rows_found(OpState *st)
 	for (i = 0; i < st->nlegs; i++)
 	{
 		OpLeg	   *leg = &st->legs[i];
-		OpTable    *ot = leg->from_row->found ? leg->to_table : leg->from_table;
-		OpRow	   *row = leg->from_row->found ? leg->to_row : leg->from_row;
+		bool		from_found = leg->from_row == NULL || leg->from_row->found;
+		OpTable    *ot = from_found ? leg->to_table : leg->from_table;
+		OpRow	   *row = from_found ? leg->to_row : leg->from_row;
 
 		st->current_leg = i;
-		if (row->found)
+		if (row == NULL || row->found)
 			continue;
 		if (!st->try_mode)
 			raise_not_found(ot, row);
@@ -990,37 +999,42 @@ resolve_legs(OpState *st, TgLegSpec *specs)
 	{
 		TgLegSpec  *spec = &specs[i];
 		OpLeg	   *leg = &st->legs[i];
-		TgColumn   *from_col;
+		bool		has_from = !TG_LEG_ENDS_HOLD(spec->kind);
+		TgColumn   *from_col = NULL;
 		TgColumn   *to_col;
-		Datum		from_key;
+		Datum		from_key = (Datum) 0;
 		Datum		to_key;
 
 		st->current_leg = i;
+		leg->kind = spec->kind;
 
-		leg->from_table = op_table(st, spec->from_relid);
+		if (has_from)
+		{
+			leg->from_table = op_table(st, spec->from_relid);
+			from_col = tg_find_column(leg->from_table->table, spec->from_column,
+									  st->is_batch ? "from_column" : "balance_column");
+			leg->from_col = column_index(leg->from_table->table, from_col);
+			leg->from_table->mask |= UINT64CONST(1) << leg->from_col;
+			tg_check_amount(spec->from_relid, from_col, spec->amount);
+		}
 		leg->to_table = op_table(st, spec->to_relid);
-		from_col = tg_find_column(leg->from_table->table, spec->from_column,
-								  st->is_batch ? "from_column" : "balance_column");
 		to_col = tg_find_column(leg->to_table->table, spec->to_column,
 								st->is_batch ? "to_column" :
 								spec->to_relid == spec->from_relid ?
 								"balance_column" : "to_column");
-		leg->from_col = column_index(leg->from_table->table, from_col);
 		leg->to_col = column_index(leg->to_table->table, to_col);
-		leg->from_table->mask |= UINT64CONST(1) << leg->from_col;
 		leg->to_table->mask |= UINT64CONST(1) << leg->to_col;
-
-		tg_check_amount(spec->from_relid, from_col, spec->amount);
 		if (to_col != from_col)
 			tg_check_amount(spec->to_relid, to_col, spec->amount);
 		leg->amount = spec->amount;
 
-		from_key = tg_key_convert(leg->from_table->table, spec->from_key,
-								  spec->from_key_type, "from_key");
+		if (has_from)
+			from_key = tg_key_convert(leg->from_table->table, spec->from_key,
+									  spec->from_key_type, "from_key");
 		to_key = tg_key_convert(leg->to_table->table, spec->to_key,
 								spec->to_key_type, "to_key");
 
-		if (from_col == to_col &&
+		if (has_from && from_col == to_col &&
 			tg_key_compare(leg->from_table->table, from_key, to_key) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1031,15 +1045,18 @@ resolve_legs(OpState *st, TgLegSpec *specs)
 							   tg_rel_display_name(spec->from_relid)),
 					 tg_errtablecol(spec->from_relid, from_col->attnum)));
 
-		leg->from_row = op_row(leg->from_table, from_key);
+		leg->from_row = has_from ? op_row(leg->from_table, from_key) : NULL;
 		leg->to_key = to_key;
 
-		leg->record.from_relid = spec->from_relid;
-		leg->record.from_column = NameStr(from_col->name);
+		leg->record.kind = spec->kind;
+		leg->record.hold_id = spec->hold_id;
+		leg->record.from_relid = has_from ? spec->from_relid : InvalidOid;
+		leg->record.from_column = has_from ? NameStr(from_col->name) : NULL;
 		leg->record.to_relid = spec->to_relid;
 		leg->record.to_column = NameStr(to_col->name);
 		leg->record.amount = spec->amount;
-		leg->record.journal = from_col->journal || to_col->journal;
+		leg->record.journal = has_from ?
+			from_col->journal || to_col->journal : spec->hold_journal;
 	}
 	st->current_leg = -1;
 }
@@ -1075,6 +1092,10 @@ place_credits(OpState *st)
 		OpTable    *ot = leg->to_table;
 		TgHotRow   *hot = NULL;
 
+		if (leg->from_table != NULL && leg->from_table->table->nhot > 0)
+			st->hot = true;
+		if (leg->kind == TG_LEG_HOLD)
+			continue;			/* the destination is only recorded */
 		if (ot->table->nhot > 0)
 		{
 			st->hot = true;
@@ -1082,8 +1103,6 @@ place_credits(OpState *st)
 			if (check_enable_rls(ot->table->relid, InvalidOid, true) != RLS_ENABLED)
 				hot = tg_hot_find(ot->table, leg->to_col, leg->to_key);
 		}
-		if (leg->from_table->table->nhot > 0)
-			st->hot = true;
 		if (hot != NULL && !debited_in_call(st, ot, leg->to_col, leg->to_key))
 		{
 			/* first in the lock order, before slots and rows (pending.c) */
@@ -1136,16 +1155,16 @@ prepare_records(OpState *st)
 		OpLeg	   *leg = &st->legs[i];
 
 		st->journal |= leg->record.journal;
-		leg->record.from_table = leg->from_table->table;
-		leg->record.from_key_value = leg->from_row->key;
+		leg->record.from_table = leg->from_row ? leg->from_table->table : NULL;
+		leg->record.from_key_value = leg->from_row ? leg->from_row->key : (Datum) 0;
 		leg->record.to_table = leg->to_table->table;
-		leg->record.to_key_value = leg->to_row->key;
+		leg->record.to_key_value = leg->to_row ? leg->to_row->key : leg->to_key;
 		if (st->req->idempotency_key)
 		{
-			leg->record.from_key = tg_key_text(leg->from_table->table,
-											   leg->from_row->key);
+			leg->record.from_key = leg->from_row ?
+				tg_key_text(leg->from_table->table, leg->from_row->key) : NULL;
 			leg->record.to_key = tg_key_text(leg->to_table->table,
-											 leg->to_row->key);
+											 leg->record.to_key_value);
 		}
 		st->records[i] = leg->record;
 	}
@@ -1163,8 +1182,10 @@ order_rows(OpState *st)
 		merge_rows(st->tables[t]);
 	for (i = 0; i < st->nlegs; i++)
 	{
-		st->legs[i].from_row = st->legs[i].from_row->merged_into;
-		st->legs[i].to_row = st->legs[i].to_row->merged_into;
+		if (st->legs[i].from_row)
+			st->legs[i].from_row = st->legs[i].from_row->merged_into;
+		if (st->legs[i].to_row)
+			st->legs[i].to_row = st->legs[i].to_row->merged_into;
 	}
 }
 
@@ -1216,7 +1237,7 @@ claim_or_replay(OpState *st, TgLegResult *results)
 		return TG_STATUS_BUSY;
 	}
 	if (tg_idempotency_replay(key, st->is_batch, st->records, st->nlegs,
-							  results))
+							  st->req->request_extra, results))
 		return TG_STATUS_DUPLICATE;
 	return TG_STATUS_OK;
 }
@@ -1366,12 +1387,14 @@ assign_results(OpState *st, TgLegResult *results)
 
 		results[i].has_transfer_id = true;
 		results[i].transfer_id = nextval_internal(tg_sequence_oid(), false);
-		results[i].from_balance =
+		results[i].from_balance = leg->from_row == NULL ? NULL :
 			leg->from_row->last_leg[leg->from_col] == i ?
 			stored_total(leg->from_row, leg->from_col) : leg->from_after;
-		results[i].to_balance =
+		results[i].to_balance = leg->to_row == NULL ? NULL :
 			leg->to_row->last_leg[leg->to_col] == i ?
 			stored_total(leg->to_row, leg->to_col) : leg->to_after;
+		results[i].from_key = leg->kind != TG_LEG_HOLD ? NULL :
+			tg_key_text(leg->from_table->table, leg->from_row->held_key);
 	}
 }
 
@@ -1392,16 +1415,17 @@ record(OpState *st, TgLegResult *results)
 	{
 		OpLeg	   *leg = &st->legs[i];
 
-		st->records[i].from_key = tg_key_text(leg->from_table->table,
-											  leg->from_row->held_key);
+		st->records[i].from_key = leg->from_row == NULL ? NULL :
+			tg_key_text(leg->from_table->table, leg->from_row->held_key);
 		st->records[i].to_key = tg_key_text(leg->to_table->table,
-											leg->to_row->held_key);
+											leg->to_row ? leg->to_row->held_key :
+											leg->to_key);
 	}
 	if (st->journal)
 		tg_journal_append(st->records, results, st->nlegs, st->is_batch, key);
 	if (key)
 		tg_idempotency_record(key, st->is_batch, st->records, st->nlegs,
-							  results);
+							  st->req->request_extra, results);
 }
 
 /*
@@ -1738,7 +1762,8 @@ run(OpState *st, TgLegResult *results)
 	 * server's commit to decide for both (citus.c).
 	 */
 	if (st->citus &&
-		(st->local || st->journal || st->req->idempotency_key != NULL))
+		(st->local || st->journal || st->req->idempotency_key != NULL ||
+		 st->req->writes_locally))
 		tg_citus_two_phase_commit();
 	assign_results(st, results);
 	record(st, results);

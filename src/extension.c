@@ -46,7 +46,7 @@
  */
 static const char *const tg_ext_rel_names[] = {
 	TG_REGISTRY_NAME, TG_SEQUENCE_NAME, TG_JOURNAL_NAME, TG_IDEMPOTENCY_NAME,
-	TG_HOT_NAME, TG_PENDING_NAME, TG_SLOTS_NAME
+	TG_HOT_NAME, TG_PENDING_NAME, TG_SLOTS_NAME, TG_HOLDS_NAME
 };
 #define TG_EXT_RELS lengthof(tg_ext_rel_names)
 static Oid	tg_ext_rels[TG_EXT_RELS];

@@ -25,6 +25,7 @@
 #define TG_HOT_NAME			"transfer_guard_hot"
 #define TG_PENDING_NAME		"transfer_guard_pending"
 #define TG_SLOTS_NAME		"transfer_guard_slots"
+#define TG_HOLDS_NAME		"transfer_guard_hold"
 
 /*
  * A kept statement on one of the extension's relations, and the relation

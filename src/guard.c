@@ -425,6 +425,59 @@ tg_guard(Oid relid, const char *colname, Numeric min_balance,
 }
 
 /*
+ * Refuse to unguard a column that open holds take from or pay to: their
+ * capture or release could not credit it (1.5).
+ */
+static void
+check_no_open_holds(Relation rel, AttrNumber attnum)
+{
+	static TgExtensionStatement open_stmt;
+	Oid			argtypes[2] = {OIDOID, INT2OID};
+	Datum		values[2];
+	SPIPlanPtr	plan;
+	int64		hold_id = 0;
+	int			rc;
+
+	if (!OidIsValid(tg_extension_relation(TG_HOLDS_NAME, true)))
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = tg_extension_plan(&open_stmt, TG_HOLDS_NAME,
+							 tg_extension_sql("SELECT h.hold_id FROM %%s AS h"
+											  " WHERE h.state OPERATOR(pg_catalog.=) 'held'"
+											  " AND ((h.from_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+											  " AND %s.transfer_guard_column_attnum(h.from_column)"
+											  " OPERATOR(pg_catalog.=) $2)"
+											  " OR (h.to_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+											  " AND %s.transfer_guard_column_attnum(h.to_column)"
+											  " OPERATOR(pg_catalog.=) $2))"
+											  " ORDER BY h.hold_id LIMIT 1"),
+							 2, argtypes);
+	values[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	values[1] = Int16GetDatum(attnum);
+	rc = tg_spi_read_as_owner(plan, values, NULL, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading open holds failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		hold_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	if (hold_id != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unguard column \"%s\" of table \"%s\": it has open holds",
+						get_attname(RelationGetRelid(rel), attnum, false),
+						RelationGetRelationName(rel)),
+				 errdetail("Hold " INT64_FORMAT " is open.", hold_id),
+				 errhint("Capture or release its holds first."),
+				 errtable(rel)));
+}
+
+/*
  * unguard(): remove a guard.  Unguarding a column that is not guarded is
  * an error, as DROP without IF EXISTS is.
  */
@@ -439,7 +492,10 @@ tg_unguard(Oid relid, const char *colname)
 	Datum		values[2];
 
 	if (attnum > 0)
+	{
 		check_no_hot_rows(rel, attnum, "unguard", false);
+		check_no_open_holds(rel, attnum);
+	}
 
 	/* the registry's balance column, as its unique index has it, to attnum */
 	initStringInfo(&sql);

@@ -75,16 +75,25 @@ tg_idempotency_claim(const char *key, bool nowait)
 	return LockAcquire(&tag, ExclusiveLock, false, nowait) != LOCKACQUIRE_NOT_AVAIL;
 }
 
-/* the request as stored: kind and legs, tables by qualified name */
+/*
+ * The request as stored: kind and legs, tables by qualified name, and the
+ * members extra adds (a hold's expires_in).  A hold's leg names its
+ * destination as to_table, to_column and to_key.
+ */
 static char *
-request_json(bool is_batch, TgLegRecord *records, int nlegs)
+request_json(bool is_batch, TgLegRecord *records, int nlegs, const char *extra)
 {
 	StringInfoData buf;
 	int			i;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"kind\": \"%s\", \"legs\": [",
-					 is_batch ? "transfer_batch" : "transfer");
+	appendStringInfo(&buf, "{\"kind\": \"%s\", ",
+					 is_batch ? "transfer_batch" :
+					 nlegs > 0 && records[0].kind == TG_LEG_HOLD ? "hold" :
+					 "transfer");
+	if (extra != NULL)
+		appendStringInfo(&buf, "%s, ", extra);
+	appendStringInfoString(&buf, "\"legs\": [");
 	for (i = 0; i < nlegs; i++)
 	{
 		TgLegRecord *rec = &records[i];
@@ -218,9 +227,17 @@ request_difference(Jsonb *stored, Jsonb *requested, TgLegRecord *records)
 	int			i;
 	int			f;
 
+	JsonbValue *expires_then = field(&stored->root, "expires_in");
+	JsonbValue *expires_now = field(&requested->root, "expires_in");
+
 	if (!values_equal(kind_then, kind_now))
 		detail = psprintf("The key was first used for a %s call, not a %s call.",
 						  value_text(kind_then), value_text(kind_now));
+	else if (!values_equal(expires_then, expires_now) &&
+			 !(expires_then && expires_now && expires_then->type == jbvNull &&
+			   expires_now->type == jbvNull))
+		detail = psprintf("The key was first used with expires_in %s, not %s.",
+						  value_text(expires_then), value_text(expires_now));
 	else if (n_then != n_now)
 		detail = psprintf("The key was first used for %d legs, not %d.",
 						  n_then, n_now);
@@ -270,7 +287,7 @@ raise_mismatch(const char *key, const char *detail)
  */
 bool
 tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
-					  int nlegs, TgLegResult *results)
+					  int nlegs, const char *extra, TgLegResult *results)
 {
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		values[2];
@@ -304,7 +321,7 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
 	stored_result = DatumGetJsonbP(SPI_getbinval(found->vals[0],
 												 found->tupdesc, 2, &isnull));
 	requested = DatumGetJsonbP(jsonb_from_cstring(request_json(is_batch, records,
-															   nlegs)));
+															   nlegs, extra)));
 	if (!DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(stored),
 										  JsonbPGetDatum(requested))))
 	{
@@ -348,7 +365,7 @@ tg_idempotency_replay(const char *key, bool is_batch, TgLegRecord *records,
  */
 void
 tg_idempotency_record(const char *key, bool is_batch, TgLegRecord *records,
-					  int nlegs, TgLegResult *results)
+					  int nlegs, const char *extra, TgLegResult *results)
 {
 	StringInfoData result;
 	Oid			argtypes[4] = {NAMEOID, TEXTOID, JSONBOID, JSONBOID};
@@ -374,7 +391,7 @@ tg_idempotency_record(const char *key, bool is_batch, TgLegRecord *records,
 
 	values[0] = NameGetDatum(tg_caller());
 	values[1] = CStringGetTextDatum(key);
-	values[2] = jsonb_from_cstring(request_json(is_batch, records, nlegs));
+	values[2] = jsonb_from_cstring(request_json(is_batch, records, nlegs, extra));
 	values[3] = jsonb_from_cstring(result.data);
 	plan = tg_extension_plan(&idempotency_insert, TG_IDEMPOTENCY_NAME,
 					   "INSERT INTO %s (caller, idempotency_key, request, result)"

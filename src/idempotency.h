@@ -21,9 +21,9 @@
 extern bool tg_idempotency_claim(const char *key, bool nowait);
 extern bool tg_idempotency_replay(const char *key, bool is_batch,
 								  TgLegRecord *records, int nlegs,
-								  TgLegResult *results);
+								  const char *extra, TgLegResult *results);
 extern void tg_idempotency_record(const char *key, bool is_batch,
 								  TgLegRecord *records, int nlegs,
-								  TgLegResult *results);
+								  const char *extra, TgLegResult *results);
 
 #endif							/* TG_IDEMPOTENCY_H */

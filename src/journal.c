@@ -51,8 +51,12 @@ enum
 	J_TRANSFER_ID, J_BATCH_ID, J_LEG, J_CREATED_AT, J_FROM_TABLE,
 	J_FROM_COLUMN, J_FROM_KEY, J_TO_TABLE, J_TO_COLUMN, J_TO_KEY, J_AMOUNT,
 	J_FROM_BALANCE, J_TO_BALANCE, J_CALLER, J_TXID, J_IDEMPOTENCY_KEY,
+	J_HOLD_ID, J_KIND,			/* 1.5 */
 	J_NATTS
 };
+
+/* the journal's columns before 1.5 */
+#define J_NATTS_1_4		J_HOLD_ID
 
 typedef struct JournalColumn
 {
@@ -79,9 +83,33 @@ static const JournalColumn journal_columns[J_NATTS] = {
 	{"caller", NAMEOID, NAMEOID, NULL},
 	{"txid", XID8OID, InvalidOid, "pg_catalog.pg_current_xact_id()"},
 	{"idempotency_key", TEXTOID, TEXTOID, NULL},
+	{"hold_id", INT8OID, INT8OID, NULL},
+	{"kind", TEXTOID, TEXTOID, NULL},
 };
 
+/* the kept INSERTs, of the journal before 1.5 and since */
+static TgExtensionStatement journal_insert_1_4;
 static TgExtensionStatement journal_insert;
+
+/* what the kind column says of a leg */
+static const char *
+kind_name(TgLegKind kind)
+{
+	switch (kind)
+	{
+		case TG_LEG_TRANSFER:
+			return "transfer";
+		case TG_LEG_HOLD:
+			return "hold";
+		case TG_LEG_CAPTURE:
+			return "capture";
+		case TG_LEG_RELEASE:
+			return "release";
+		case TG_LEG_EXPIRE:
+			return "expire";
+	}
+	return "transfer";			/* keep compiler quiet */
+}
 
 /*
  * The kept INSERT of one journal row:
@@ -90,7 +118,7 @@ static TgExtensionStatement journal_insert;
  * with a regclass column bound as its OID.
  */
 static SPIPlanPtr
-journal_plan(void)
+journal_plan(int ncols)
 {
 	StringInfoData cols;
 	StringInfoData vals;
@@ -100,7 +128,7 @@ journal_plan(void)
 
 	initStringInfo(&cols);
 	initStringInfo(&vals);
-	for (c = 0; c < J_NATTS; c++)
+	for (c = 0; c < ncols; c++)
 	{
 		const JournalColumn *col = &journal_columns[c];
 
@@ -118,7 +146,8 @@ journal_plan(void)
 							 col->type == REGCLASSOID ? "::pg_catalog.regclass" : "");
 		}
 	}
-	return tg_extension_plan(&journal_insert, TG_JOURNAL_NAME,
+	return tg_extension_plan(ncols == J_NATTS ? &journal_insert :
+							 &journal_insert_1_4, TG_JOURNAL_NAME,
 							 psprintf("INSERT INTO %%s (%s) VALUES (%s)",
 									  cols.data, vals.data),
 							 nargs, argtypes);
@@ -137,8 +166,12 @@ static void
 journal_row(JournalRow *row, TgLegRecord *rec, TgLegResult *results, int i,
 			bool is_batch, const char *idempotency_key, NameData *caller)
 {
+	bool		has_from = OidIsValid(rec->from_relid);
+	bool		has_to = rec->kind != TG_LEG_HOLD;
+
 	memset(row->isnull, false, sizeof(row->isnull));
-	namestrcpy(&row->from_column, rec->from_column);
+	if (has_from)
+		namestrcpy(&row->from_column, rec->from_column);
 	namestrcpy(&row->to_column, rec->to_column);
 
 	row->values[J_TRANSFER_ID] = Int64GetDatum(results[i].transfer_id);
@@ -147,12 +180,23 @@ journal_row(JournalRow *row, TgLegRecord *rec, TgLegResult *results, int i,
 	row->values[J_LEG] = Int32GetDatum(i + 1);
 	row->values[J_CREATED_AT] =
 		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	row->values[J_FROM_TABLE] = ObjectIdGetDatum(rec->from_relid);
-	row->values[J_FROM_COLUMN] = NameGetDatum(&row->from_column);
-	row->values[J_FROM_KEY] = CStringGetTextDatum(rec->from_key);
-	row->values[J_TO_TABLE] = ObjectIdGetDatum(rec->to_relid);
-	row->values[J_TO_COLUMN] = NameGetDatum(&row->to_column);
-	row->values[J_TO_KEY] = CStringGetTextDatum(rec->to_key);
+	/* a hold has no destination yet, a step ending one no source */
+	if (has_from)
+	{
+		row->values[J_FROM_TABLE] = ObjectIdGetDatum(rec->from_relid);
+		row->values[J_FROM_COLUMN] = NameGetDatum(&row->from_column);
+		row->values[J_FROM_KEY] = CStringGetTextDatum(rec->from_key);
+	}
+	row->isnull[J_FROM_TABLE] = row->isnull[J_FROM_COLUMN] =
+		row->isnull[J_FROM_KEY] = !has_from;
+	if (has_to)
+	{
+		row->values[J_TO_TABLE] = ObjectIdGetDatum(rec->to_relid);
+		row->values[J_TO_COLUMN] = NameGetDatum(&row->to_column);
+		row->values[J_TO_KEY] = CStringGetTextDatum(rec->to_key);
+	}
+	row->isnull[J_TO_TABLE] = row->isnull[J_TO_COLUMN] =
+		row->isnull[J_TO_KEY] = !has_to;
 	row->values[J_AMOUNT] = NumericGetDatum(rec->amount);
 	row->values[J_FROM_BALANCE] = PointerGetDatum(results[i].from_balance);
 	row->isnull[J_FROM_BALANCE] = results[i].from_balance == NULL;
@@ -163,11 +207,16 @@ journal_row(JournalRow *row, TgLegRecord *rec, TgLegResult *results, int i,
 	row->values[J_IDEMPOTENCY_KEY] =
 		idempotency_key ? CStringGetTextDatum(idempotency_key) : (Datum) 0;
 	row->isnull[J_IDEMPOTENCY_KEY] = idempotency_key == NULL;
+	/* a hold's id is the transfer id of its own row */
+	row->values[J_HOLD_ID] = Int64GetDatum(rec->kind == TG_LEG_HOLD ?
+										   results[i].transfer_id : rec->hold_id);
+	row->isnull[J_HOLD_ID] = rec->kind == TG_LEG_TRANSFER;
+	row->values[J_KIND] = CStringGetTextDatum(kind_name(rec->kind));
 }
 
 /* append one row with the kept INSERT, as the extension's owner */
 static void
-journal_insert_statement(JournalRow *row)
+journal_insert_statement(JournalRow *row, int ncols)
 {
 	Datum		values[J_NATTS];
 	char		nulls[J_NATTS];
@@ -175,13 +224,13 @@ journal_insert_statement(JournalRow *row)
 	int			rc;
 	int			c;
 
-	for (c = 0; c < J_NATTS; c++)
+	for (c = 0; c < ncols; c++)
 		if (OidIsValid(journal_columns[c].param_type))
 		{
 			values[nargs] = row->values[c];
 			nulls[nargs++] = row->isnull[c] ? 'n' : ' ';
 		}
-	rc = tg_spi_as_owner(journal_plan(), values, nulls, 0);
+	rc = tg_spi_as_owner(journal_plan(ncols), values, nulls, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "appending to the journal failed: %s",
 			 SPI_result_code_string(rc));
@@ -197,7 +246,7 @@ journal_insert_statement(JournalRow *row)
  * insert).
  */
 static bool
-journal_row_path_usable(Relation rel)
+journal_row_path_usable(Relation rel, int ncols)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			i;
@@ -205,9 +254,9 @@ journal_row_path_usable(Relation rel)
 	if (!tg_row_path_enabled || ExecutorCheckPerms_hook != NULL ||
 		rel->rd_rel->relkind != RELKIND_RELATION ||
 		rel->trigdesc != NULL || rel->rd_rel->relhasrules ||
-		rel->rd_rel->relrowsecurity || desc->natts != J_NATTS)
+		rel->rd_rel->relrowsecurity || desc->natts != ncols)
 		return false;
-	for (i = 0; i < J_NATTS; i++)
+	for (i = 0; i < ncols; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
@@ -225,7 +274,7 @@ journal_row_path_usable(Relation rel)
  * replication applies one.
  */
 static void
-journal_insert_rows(Relation rel, JournalRow *rows, int nrows)
+journal_insert_rows(Relation rel, JournalRow *rows, int nrows, int ncols)
 {
 	Bitmapset  *none = NULL;
 	ResultRelInfo *rri;
@@ -240,8 +289,8 @@ journal_insert_rows(Relation rel, JournalRow *rows, int nrows)
 	for (i = 0; i < nrows; i++)
 	{
 		ExecClearTuple(slot);
-		memcpy(slot->tts_values, rows[i].values, sizeof(rows[i].values));
-		memcpy(slot->tts_isnull, rows[i].isnull, sizeof(rows[i].isnull));
+		memcpy(slot->tts_values, rows[i].values, sizeof(Datum) * ncols);
+		memcpy(slot->tts_isnull, rows[i].isnull, sizeof(bool) * ncols);
 		ExecStoreVirtualTuple(slot);
 		ExecSimpleRelationInsert(rri, estate, slot);
 		ResetPerTupleExprContext(estate);
@@ -264,28 +313,39 @@ tg_journal_append(TgLegRecord *records, TgLegResult *results, int nlegs,
 	NameData   *caller = tg_caller();
 	JournalRow *rows = palloc(sizeof(JournalRow) * nlegs);
 	int			nrows = 0;
+	int			ncols;
+	bool		holds = false;
 	int			i;
 
 	for (i = 0; i < nlegs; i++)
 		if (records[i].journal)
+		{
 			journal_row(&rows[nrows++], &records[i], results, i, is_batch,
 						idempotency_key, caller);
+			holds |= records[i].kind != TG_LEG_TRANSFER;
+		}
 	if (nrows == 0)
 		return;
+
+	/* the journal of an installation not yet updated to 1.5 has no kinds */
+	ncols = get_attnum(tg_extension_relation(TG_JOURNAL_NAME, false),
+					   "kind") != InvalidAttrNumber ? J_NATTS : J_NATTS_1_4;
+	if (holds && ncols != J_NATTS)
+		elog(ERROR, "the journal has no column for holds");
 
 #ifdef TG_HAVE_ROW_PATH
 	{
 		Relation	rel = table_open(tg_extension_relation(TG_JOURNAL_NAME, false),
 									 RowExclusiveLock);
-		bool		usable = journal_row_path_usable(rel);
+		bool		usable = journal_row_path_usable(rel, ncols);
 
 		if (usable)
-			journal_insert_rows(rel, rows, nrows);
+			journal_insert_rows(rel, rows, nrows, ncols);
 		table_close(rel, NoLock);
 		if (usable)
 			return;
 	}
 #endif
 	for (i = 0; i < nrows; i++)
-		journal_insert_statement(&rows[i]);
+		journal_insert_statement(&rows[i], ncols);
 }

@@ -21,12 +21,37 @@
 #include "table.h"
 
 /*
+ * What a leg is in the books (holds.c): a transfer from row to row; a hold
+ * (a debit of the source into the hold; the destination is only recorded);
+ * or a step that ends a hold (a credit out of it: the capture to the
+ * destination, the release or the expiry back to the source).
+ */
+typedef enum TgLegKind
+{
+	TG_LEG_TRANSFER,
+	TG_LEG_HOLD,
+	TG_LEG_CAPTURE,
+	TG_LEG_RELEASE,
+	TG_LEG_EXPIRE
+} TgLegKind;
+
+/* a leg that credits out of a hold: it has no source row */
+#define TG_LEG_ENDS_HOLD(kind) \
+	((kind) == TG_LEG_CAPTURE || (kind) == TG_LEG_RELEASE || \
+	 (kind) == TG_LEG_EXPIRE)
+
+/*
  * One leg of a transfer as the SQL-callable functions hand it to the
  * engine: tables by OID, columns by name (NULL: the only guarded one),
- * keys as the caller's values with their types, amount as given.
+ * keys as the caller's values with their types, amount as given.  A leg
+ * ending a hold has no source (from_relid is InvalidOid); its hold's
+ * columns decide whether it is journaled (hold_journal).
  */
 typedef struct TgLegSpec
 {
+	TgLegKind	kind;
+	int64		hold_id;		/* the hold a step ends, or 0 */
+	bool		hold_journal;	/* a step ending a hold: journal it */
 	Oid			from_relid;
 	const char *from_column;
 	Datum		from_key;
@@ -58,6 +83,11 @@ typedef struct TgRequest
 	bool		is_batch;		/* transfer_batch(): messages name legs */
 	bool		try_mode;		/* report business outcomes as a status */
 	const char *idempotency_key;	/* NULL if none */
+	const char *request_extra;	/* JSON members the idempotency record adds
+								 * to the request (a hold's expiry), or NULL */
+	bool		writes_locally; /* the caller writes this server's tables
+								 * too (a hold's record): a Citus table's
+								 * changes commit in two phases */
 } TgRequest;
 
 /*
@@ -67,10 +97,12 @@ typedef struct TgRequest
  */
 typedef struct TgLegRecord
 {
-	Oid			from_relid;
+	TgLegKind	kind;
+	int64		hold_id;		/* 0 for a transfer, or a hold not yet placed */
+	Oid			from_relid;		/* InvalidOid: no source (a step ending a hold) */
 	const char *from_column;
 	const char *from_key;
-	Oid			to_relid;
+	Oid			to_relid;		/* a hold: its destination, not credited */
 	const char *to_column;
 	const char *to_key;
 	Numeric		amount;
@@ -88,6 +120,8 @@ typedef struct TgLegResult
 	int64		transfer_id;
 	Numeric		from_balance;
 	Numeric		to_balance;
+	char	   *from_key;		/* a hold: its source's key as the row holds
+								 * it (tg_key_text()) */
 } TgLegResult;
 
 

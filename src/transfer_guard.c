@@ -23,12 +23,14 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "contention.h"
 #include "engine.h"
 #include "exec.h"
 #include "guard.h"
+#include "holds.h"
 #include "hot.h"
 #include "keys.h"
 #include "request.h"
@@ -414,6 +416,160 @@ transfer_guard_try_transfer(PG_FUNCTION_ARGS)
 	values[3] = numeric_or_null(result.to_balance, &nulls[3]);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc,
 													  values, nulls)));
+}
+
+/* ---- holds (1.5) ---- */
+
+/* argument positions of hold() */
+#define HOLD_ARG_TBL			0
+#define HOLD_ARG_FROM_KEY		1
+#define HOLD_ARG_TO_KEY			2
+#define HOLD_ARG_AMOUNT			3
+#define HOLD_ARG_COLUMN			4
+#define HOLD_ARG_TO_TABLE		5
+#define HOLD_ARG_TO_COLUMN		6
+#define HOLD_ARG_EXPIRES_IN		7
+#define HOLD_ARG_IDEMPOTENCY	8
+
+/*
+ * hold(tbl, from_key, to_key, amount, balance_column, to_table, to_column,
+ *		expires_in, idempotency_key) -> (hold_id, from_balance)
+ *
+ * Both SQL overloads (anycompatible keys, text keys) land here, as for
+ * transfer().
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_hold);
+Datum
+transfer_guard_hold(PG_FUNCTION_ARGS)
+{
+	TgLegSpec	spec;
+	TupleDesc	tupdesc;
+	Numeric		from_balance;
+	int64		hold_id;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	require_arg(fcinfo, HOLD_ARG_TBL, "tbl");
+	require_arg(fcinfo, HOLD_ARG_FROM_KEY, "from_key");
+	require_arg(fcinfo, HOLD_ARG_TO_KEY, "to_key");
+	require_arg(fcinfo, HOLD_ARG_AMOUNT, "amount");
+	require_writable("hold()");
+
+	memset(&spec, 0, sizeof(spec));
+	spec.from_relid = PG_GETARG_OID(HOLD_ARG_TBL);
+	spec.from_column = optional_name(fcinfo, HOLD_ARG_COLUMN);
+	spec.from_key = PG_GETARG_DATUM(HOLD_ARG_FROM_KEY);
+	spec.from_key_type = get_fn_expr_argtype(fcinfo->flinfo, HOLD_ARG_FROM_KEY);
+	spec.to_key = PG_GETARG_DATUM(HOLD_ARG_TO_KEY);
+	spec.to_key_type = get_fn_expr_argtype(fcinfo->flinfo, HOLD_ARG_TO_KEY);
+	spec.amount = PG_GETARG_NUMERIC(HOLD_ARG_AMOUNT);
+	spec.to_relid = PG_ARGISNULL(HOLD_ARG_TO_TABLE) ?
+		spec.from_relid : PG_GETARG_OID(HOLD_ARG_TO_TABLE);
+	spec.to_column = optional_name(fcinfo, HOLD_ARG_TO_COLUMN);
+	if (spec.to_column == NULL && spec.to_relid == spec.from_relid)
+		spec.to_column = spec.from_column;
+	if (!OidIsValid(spec.from_key_type) || !OidIsValid(spec.to_key_type))
+		declared_key_types(fcinfo, &spec);
+	tupdesc = result_type(fcinfo);
+
+	hold_id = tg_hold(&spec,
+					  PG_ARGISNULL(HOLD_ARG_EXPIRES_IN) ? NULL :
+					  PG_GETARG_INTERVAL_P(HOLD_ARG_EXPIRES_IN),
+					  optional_idempotency_key(fcinfo, HOLD_ARG_IDEMPOTENCY),
+					  &from_balance);
+
+	values[0] = Int64GetDatum(hold_id);
+	values[1] = numeric_or_null(from_balance, &nulls[1]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * capture(hold_id bigint, amount numeric DEFAULT NULL)
+ *		-> (transfer_id, from_balance, to_balance)
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_capture);
+Datum
+transfer_guard_capture(PG_FUNCTION_ARGS)
+{
+	TgCaptureResult result;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	require_arg(fcinfo, 0, "hold_id");
+	require_writable("capture()");
+	tupdesc = result_type(fcinfo);
+
+	(void) tg_capture(PG_GETARG_INT64(0),
+					  PG_ARGISNULL(1) ? NULL : PG_GETARG_NUMERIC(1), false,
+					  &result);
+
+	values[0] = Int64GetDatum(result.transfer_id);
+	values[1] = numeric_or_null(result.from_balance, &nulls[1]);
+	values[2] = numeric_or_null(result.to_balance, &nulls[2]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * try_capture(hold_id bigint, amount numeric DEFAULT NULL)
+ *		-> (status, transfer_id, from_balance, to_balance)
+ *
+ * ok, expired, captured, released, not_found, limit_exceeded,
+ * exceeds_hold.  transfer_id is the capture's (ok, captured); the
+ * balances are those after it (ok), or the current ones (limit_exceeded).
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_try_capture);
+Datum
+transfer_guard_try_capture(PG_FUNCTION_ARGS)
+{
+	TgCaptureResult result;
+	TgHoldStatus status;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	require_arg(fcinfo, 0, "hold_id");
+	require_writable("try_capture()");
+	tupdesc = result_type(fcinfo);
+
+	status = tg_capture(PG_GETARG_INT64(0),
+						PG_ARGISNULL(1) ? NULL : PG_GETARG_NUMERIC(1), true,
+						&result);
+
+	values[0] = CStringGetTextDatum(tg_hold_status_name(status));
+	values[1] = Int64GetDatum(result.transfer_id);
+	nulls[1] = !result.has_transfer_id;
+	values[2] = numeric_or_null(result.from_balance, &nulls[2]);
+	values[3] = numeric_or_null(result.to_balance, &nulls[3]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * release(hold_id bigint) RETURNS numeric: the source's balance after it
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_release);
+Datum
+transfer_guard_release(PG_FUNCTION_ARGS)
+{
+	Numeric		balance;
+
+	require_arg(fcinfo, 0, "hold_id");
+	require_writable("release()");
+	balance = tg_release(PG_GETARG_INT64(0));
+	if (balance == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_NUMERIC(balance);
+}
+
+/*
+ * release_expired() RETURNS bigint: how many holds it released
+ */
+PG_FUNCTION_INFO_V1(transfer_guard_release_expired);
+Datum
+transfer_guard_release_expired(PG_FUNCTION_ARGS)
+{
+	require_writable("release_expired()");
+	PG_RETURN_INT64(tg_release_expired());
 }
 
 /* ---- transfer_batch ---- */

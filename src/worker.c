@@ -6,7 +6,10 @@
  *	  shared_preload_libraries.  Every transfer_guard.settle_interval it
  *	  settles the rows with committed pending credits (hot.c), one row per
  *	  transaction, as the owner of the row's table, skipping a row that is
- *	  locked (a debit holding it settles it itself).
+ *	  locked (a debit holding it settles it itself); then it releases the
+ *	  holds past their expiry (holds.c), one per transaction, as the owner
+ *	  of the hold's source table, skipping a hold a capture or release in
+ *	  flight has locked (that one decides it).
  *
  * IDENTIFICATION
  *	  src/worker.c
@@ -37,6 +40,7 @@
 #include "utils/varlena.h"
 
 #include "extension.h"
+#include "holds.h"
 #include "hot.h"
 #include "worker.h"
 
@@ -83,7 +87,7 @@ tg_worker_init(void)
 
 	DefineCustomIntVariable("transfer_guard.settle_interval",
 							"Time between two rounds of the maintenance worker.",
-							"Each round settles every row with committed pending credits.",
+							"Each round settles every row with committed pending credits and releases every hold past its expiry.",
 							&tg_settle_interval,
 							1000, 10, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
@@ -124,26 +128,29 @@ extension_ready(void)
 		OidIsValid(tg_extension_relation(TG_PENDING_NAME, true));
 }
 
-/* the rows to settle this round; an empty list when there is nothing */
-static List *
-rows_to_settle(MemoryContext cxt)
+/*
+ * The work of this round: the rows to settle and the holds to release,
+ * each an empty list when there is nothing.
+ */
+static void
+find_work(MemoryContext cxt, List **groups, List **holds)
 {
-	List	   *groups = NIL;
-
+	*groups = NIL;
+	*holds = NIL;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "transfer_guard: finding pending credits");
+	pgstat_report_activity(STATE_RUNNING, "transfer_guard: finding work");
 	if (extension_ready())
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		groups = tg_settle_groups(InvalidOid, cxt);
+		*groups = tg_settle_groups(InvalidOid, cxt);
+		*holds = tg_expired_holds(cxt);
 		SPI_finish();
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	return groups;
 }
 
 /* the owner of a table, or InvalidOid if it is gone */
@@ -160,14 +167,21 @@ table_owner(Oid relid)
 	return owner;
 }
 
+/* one piece of a round's work: a row to settle or a hold to release */
+typedef enum WorkKind
+{
+	WORK_SETTLE,
+	WORK_EXPIRE
+} WorkKind;
+
 /*
- * Settle one row in a transaction of its own, as the owner of its table,
- * in a restricted operation.  An error is reported and the row's
+ * Do one piece of work in a transaction of its own, as the owner of the
+ * table relid, in a restricted operation.  An error is reported and the
  * transaction rolled back (which also undoes the identity and settings);
- * the worker goes on with the next row.
+ * the worker goes on with the next piece.
  */
 static void
-settle_one(TgSettleGroup *g)
+work_one(WorkKind kind, Oid relid, void *item)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
@@ -180,10 +194,12 @@ settle_one(TgSettleGroup *g)
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "transfer_guard: settling");
+		pgstat_report_activity(STATE_RUNNING, kind == WORK_SETTLE ?
+							   "transfer_guard: settling" :
+							   "transfer_guard: releasing an expired hold");
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		owner = table_owner(g->relid);
+		owner = table_owner(relid);
 		if (OidIsValid(owner))
 		{
 			/*
@@ -199,7 +215,10 @@ settle_one(TgSettleGroup *g)
 								   SECURITY_LOCAL_USERID_CHANGE |
 								   SECURITY_RESTRICTED_OPERATION);
 			save_nestlevel = NewGUCNestLevel();
-			(void) tg_settle_group(g, false, true);
+			if (kind == WORK_SETTLE)
+				(void) tg_settle_group((TgSettleGroup *) item, false, true);
+			else
+				(void) tg_expire_hold(((TgExpiredHold *) item)->hold_id);
 			AtEOXact_GUC(false, save_nestlevel);
 			SetUserIdAndSecContext(save_userid, save_sec_context);
 		}
@@ -217,18 +236,29 @@ settle_one(TgSettleGroup *g)
 	PG_END_TRY();
 }
 
-/* one round: every row with committed pending credits */
+/*
+ * One round: every row with committed pending credits, then every hold
+ * past its expiry.
+ */
 static void
 settle_round(MemoryContext cxt)
 {
-	List	   *groups = rows_to_settle(cxt);
+	List	   *groups;
+	List	   *holds;
 	ListCell   *lc;
 
+	find_work(cxt, &groups, &holds);
 	MemoryContextSwitchTo(cxt);
 	foreach(lc, groups)
 	{
 		CHECK_FOR_INTERRUPTS();
-		settle_one((TgSettleGroup *) lfirst(lc));
+		work_one(WORK_SETTLE, ((TgSettleGroup *) lfirst(lc))->relid, lfirst(lc));
+	}
+	foreach(lc, holds)
+	{
+		CHECK_FOR_INTERRUPTS();
+		work_one(WORK_EXPIRE, ((TgExpiredHold *) lfirst(lc))->from_relid,
+				 lfirst(lc));
 	}
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(TopMemoryContext);

@@ -38,6 +38,7 @@ LAYERS=(
 	journal			# the journal
 	idempotency		# idempotency keys
 	engine			# the transfer engine
+	holds			# hold(), capture(), release(), expiry
 	worker			# the maintenance worker
 	transfer_guard	# SQL-callable functions, _PG_init and the settings
 )

@@ -1,4 +1,4 @@
-/* transfer_guard--1.4.sql */
+/* transfer_guard--1.5.sql */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION transfer_guard" to load this file. \quit
@@ -90,25 +90,37 @@ GRANT SELECT ON @extschema@.transfer_guards TO PUBLIC;
 
 --
 -- The journal: one row per transfer (per leg of a batch), appended by the
--- extension on behalf of the caller.  No ordinary role may write it.
+-- extension on behalf of the caller.  No ordinary role may write it.  Since
+-- 1.5 a row may also be a step of a hold (kind, hold_id): the hold has no
+-- destination yet (to_* NULL), its capture, release or expiry no source
+-- (from_* NULL).
 --
 CREATE TABLE @extschema@.transfer_guard_journal (
 	transfer_id pg_catalog.int8 PRIMARY KEY,
 	batch_id pg_catalog.int8,
 	leg pg_catalog.int4 NOT NULL,
 	created_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	from_table pg_catalog.regclass NOT NULL,
-	from_column pg_catalog.name NOT NULL,
-	from_key pg_catalog.text NOT NULL,
-	to_table pg_catalog.regclass NOT NULL,
-	to_column pg_catalog.name NOT NULL,
-	to_key pg_catalog.text NOT NULL,
+	from_table pg_catalog.regclass,
+	from_column pg_catalog.name,
+	from_key pg_catalog.text,
+	to_table pg_catalog.regclass,
+	to_column pg_catalog.name,
+	to_key pg_catalog.text,
 	amount pg_catalog.numeric NOT NULL,
 	from_balance pg_catalog.numeric,
 	to_balance pg_catalog.numeric,
 	caller pg_catalog.name NOT NULL,
 	txid pg_catalog.xid8 NOT NULL,
-	idempotency_key pg_catalog.text
+	idempotency_key pg_catalog.text,
+	hold_id pg_catalog.int8,
+	kind pg_catalog.text NOT NULL DEFAULT 'transfer',
+	CONSTRAINT transfer_guard_journal_kind CHECK (
+		kind OPERATOR(pg_catalog.=) ANY
+		(ARRAY['transfer', 'hold', 'capture', 'release', 'expire']::pg_catalog.text[])
+		AND (hold_id IS NULL) OPERATOR(pg_catalog.=) (kind OPERATOR(pg_catalog.=) 'transfer')
+		AND (from_table IS NULL) OPERATOR(pg_catalog.=)
+			(kind OPERATOR(pg_catalog.<>) ALL (ARRAY['transfer', 'hold']::pg_catalog.text[]))
+		AND (to_table IS NULL) OPERATOR(pg_catalog.=) (kind OPERATOR(pg_catalog.=) 'hold'))
 );
 CREATE INDEX transfer_guard_journal_from
 	ON @extschema@.transfer_guard_journal (from_table, from_key);
@@ -575,7 +587,143 @@ AS 'MODULE_PATHNAME', 'transfer_guard_settle'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 
 --
--- Forget the guards (and hot rows) of dropped tables and columns.  SECURITY
+-- Holds (1.5): an amount taken from a row by hold() and kept until it is
+-- captured to its destination, released back, or expired.  One row per
+-- hold, written by the C functions on behalf of the caller; hold_id is the
+-- transfer id of the hold's journal row.
+--
+CREATE TABLE @extschema@.transfer_guard_hold (
+	hold_id pg_catalog.int8 PRIMARY KEY,
+	from_table pg_catalog.regclass NOT NULL,
+	from_column @extschema@.transfer_guard_column NOT NULL,
+	from_key pg_catalog.text NOT NULL,
+	to_table pg_catalog.regclass NOT NULL,
+	to_column @extschema@.transfer_guard_column NOT NULL,
+	to_key pg_catalog.text NOT NULL,
+	amount pg_catalog.numeric NOT NULL,
+	state pg_catalog.text NOT NULL DEFAULT 'held',
+	placed_by pg_catalog.regrole NOT NULL,
+	created_at pg_catalog.timestamptz NOT NULL,
+	expires_at pg_catalog.timestamptz,
+	captured pg_catalog.numeric,
+	transfer_id pg_catalog.int8,
+	closed_at pg_catalog.timestamptz,
+	CONSTRAINT transfer_guard_hold_amount
+		CHECK (amount OPERATOR(pg_catalog.>) 0),
+	CONSTRAINT transfer_guard_hold_state
+		CHECK (state OPERATOR(pg_catalog.=) ANY
+			   (ARRAY['held', 'captured', 'released', 'expired']::pg_catalog.text[]))
+);
+CREATE INDEX transfer_guard_hold_expiry
+	ON @extschema@.transfer_guard_hold (expires_at)
+	WHERE state OPERATOR(pg_catalog.=) 'held';
+REVOKE ALL ON @extschema@.transfer_guard_hold FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_hold', '');
+
+--
+-- The holds each role may see: those it placed (or a role it is a member
+-- of placed), and those on tables it owns, as the journal's view filters.
+--
+CREATE VIEW @extschema@.transfer_guard_holds WITH (security_barrier) AS
+	SELECT h.hold_id, h.from_table,
+		   (SELECT a.attname FROM pg_catalog.pg_attribute AS a
+			 WHERE a.attrelid OPERATOR(pg_catalog.=) h.from_table::pg_catalog.oid
+			   AND a.attnum OPERATOR(pg_catalog.=)
+				   @extschema@.transfer_guard_column_attnum(h.from_column)
+			   AND NOT a.attisdropped)
+			   AS from_column,
+		   h.from_key, h.to_table,
+		   (SELECT a.attname FROM pg_catalog.pg_attribute AS a
+			 WHERE a.attrelid OPERATOR(pg_catalog.=) h.to_table::pg_catalog.oid
+			   AND a.attnum OPERATOR(pg_catalog.=)
+				   @extschema@.transfer_guard_column_attnum(h.to_column)
+			   AND NOT a.attisdropped)
+			   AS to_column,
+		   h.to_key, h.amount, h.state, h.created_at, h.expires_at,
+		   h.transfer_id, h.captured, h.closed_at, h.placed_by
+	  FROM @extschema@.transfer_guard_hold AS h
+	 WHERE pg_catalog.pg_has_role(h.placed_by::pg_catalog.oid, 'USAGE')
+		OR pg_catalog.pg_has_role(
+			   (SELECT c.relowner FROM pg_catalog.pg_class AS c
+				 WHERE c.oid OPERATOR(pg_catalog.=) h.from_table::pg_catalog.oid),
+			   'USAGE')
+		OR pg_catalog.pg_has_role(
+			   (SELECT c.relowner FROM pg_catalog.pg_class AS c
+				 WHERE c.oid OPERATOR(pg_catalog.=) h.to_table::pg_catalog.oid),
+			   'USAGE');
+GRANT SELECT ON @extschema@.transfer_guard_holds TO PUBLIC;
+
+--
+-- hold: take amount from a row now, for its destination; capture or
+-- release it later.  The keys as for transfer(): anycompatible, and text.
+--
+CREATE FUNCTION @extschema@.hold(
+	tbl pg_catalog.regclass,
+	from_key anycompatible,
+	to_key anycompatible,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	expires_in pg_catalog.interval DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT hold_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_hold'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.hold(
+	tbl pg_catalog.regclass,
+	from_key pg_catalog.text,
+	to_key pg_catalog.text,
+	amount pg_catalog.numeric,
+	balance_column pg_catalog.name DEFAULT NULL,
+	to_table pg_catalog.regclass DEFAULT NULL,
+	to_column pg_catalog.name DEFAULT NULL,
+	expires_in pg_catalog.interval DEFAULT NULL,
+	idempotency_key pg_catalog.text DEFAULT NULL,
+	OUT hold_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_hold'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.capture(
+	hold_id pg_catalog.int8,
+	amount pg_catalog.numeric DEFAULT NULL,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_capture'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.try_capture(
+	hold_id pg_catalog.int8,
+	amount pg_catalog.numeric DEFAULT NULL,
+	OUT status pg_catalog.text,
+	OUT transfer_id pg_catalog.int8,
+	OUT from_balance pg_catalog.numeric,
+	OUT to_balance pg_catalog.numeric)
+RETURNS record
+AS 'MODULE_PATHNAME', 'transfer_guard_try_capture'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.release(hold_id pg_catalog.int8)
+RETURNS pg_catalog.numeric
+AS 'MODULE_PATHNAME', 'transfer_guard_release'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.release_expired()
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'transfer_guard_release_expired'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+
+--
+-- Forget the guards (and hot rows) of dropped tables and columns, and keep
+-- the tables and columns of open holds (1.5).  SECURITY
 -- DEFINER so that the owner of a dropped table need not hold privileges on
 -- the registry; it touches nothing but the extension's tables, so its
 -- pinned search_path is safe.  Columns are matched by attribute number,
@@ -590,6 +738,25 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- a table or column with open holds stays: they hold its money (1.5)
+	PERFORM 1
+	   FROM @extschema@.transfer_guard_hold AS h,
+			pg_catalog.pg_event_trigger_dropped_objects() AS d
+	  WHERE h.state OPERATOR(pg_catalog.=) 'held'
+		AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		AND ((d.objid OPERATOR(pg_catalog.=) h.from_table::pg_catalog.oid
+			  AND (d.objsubid OPERATOR(pg_catalog.=) 0
+				   OR d.objsubid OPERATOR(pg_catalog.=)
+					  @extschema@.transfer_guard_column_attnum(h.from_column)))
+			 OR (d.objid OPERATOR(pg_catalog.=) h.to_table::pg_catalog.oid
+				 AND (d.objsubid OPERATOR(pg_catalog.=) 0
+					  OR d.objsubid OPERATOR(pg_catalog.=)
+						 @extschema@.transfer_guard_column_attnum(h.to_column))));
+	IF FOUND THEN
+		RAISE EXCEPTION 'cannot drop a table or column with open holds'
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  HINT = 'Capture or release its holds first (view transfer_guard_holds).';
+	END IF;
 	DELETE FROM @extschema@.transfer_guard_registry AS r
 	 USING pg_catalog.pg_event_trigger_dropped_objects() AS d
 	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
