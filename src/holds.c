@@ -479,6 +479,23 @@ record_hold(TgLegSpec *spec, TgLegResult *result, TimestampTz created_at,
 }
 
 /*
+ * Refuse a hold on a table Citus distributes: its record, on this server,
+ * would have to commit with the shards' changes, which is not built.
+ */
+static void
+check_not_citus(Oid relid)
+{
+	TgTable    *table = tg_get_table(relid, false);
+
+	if (table->placement == TG_PLACE_CITUS)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("holds on table \"%s\" are not supported: Citus distributes it",
+						tg_rel_display_name(relid)),
+				 tg_errtable(relid)));
+}
+
+/*
  * hold(): debit the source by amount into a new hold towards the
  * destination, expiring after expires_in (NULL: never).  Returns the
  * hold's id (the transfer id of its journal row) and the source's balance
@@ -501,6 +518,8 @@ tg_hold(TgLegSpec *spec, const Interval *expires_in,
 															 TimestampTzGetDatum(now),
 															 IntervalPGetDatum(expires_in)));
 	}
+	check_not_citus(spec->from_relid);
+	check_not_citus(spec->to_relid);
 	spec->kind = TG_LEG_HOLD;
 	memset(&req, 0, sizeof(req));
 	req.legs = spec;

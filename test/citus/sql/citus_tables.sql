@@ -206,6 +206,10 @@ SELECT count(*) FROM transfer_guards WHERE tbl::text = 'later';
 -- pending on the coordinator while its row lives on a worker
 SELECT sqlstate_of($$SELECT set_hot('dist', '1')$$);
 SELECT sqlstate_of($$SELECT set_hot('ref', '1')$$);
+-- nor take part in a hold (0A000), and nothing moves
+SELECT sqlstate_of($$SELECT hold('dist', 1, 2, 1)$$);
+SELECT sqlstate_of($$SELECT hold('ref', 1, 2, 1)$$);
+SELECT count(*) AS holds FROM transfer_guard_holds;
 
 -- refused: append- and range-distributed tables
 CREATE TABLE app (id int PRIMARY KEY, balance bigint NOT NULL);
