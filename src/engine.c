@@ -1393,8 +1393,17 @@ assign_results(OpState *st, TgLegResult *results)
 		results[i].to_balance = leg->to_row == NULL ? NULL :
 			leg->to_row->last_leg[leg->to_col] == i ?
 			stored_total(leg->to_row, leg->to_col) : leg->to_after;
-		results[i].from_key = leg->kind != TG_LEG_HOLD ? NULL :
-			tg_key_text(leg->from_table->table, leg->from_row->held_key);
+		if (leg->kind == TG_LEG_HOLD)
+		{
+			/* in the caller's context: it outlives SPI */
+			MemoryContext old = MemoryContextSwitchTo(st->outer);
+
+			results[i].from_key = tg_key_text(leg->from_table->table,
+											  leg->from_row->held_key);
+			MemoryContextSwitchTo(old);
+		}
+		else
+			results[i].from_key = NULL;
 	}
 }
 
