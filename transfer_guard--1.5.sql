@@ -737,25 +737,34 @@ RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	hold_schema pg_catalog.name;
+	hold_table pg_catalog.name;
 BEGIN
 	-- a table or column with open holds stays: they hold its money (1.5)
-	PERFORM 1
-	   FROM @extschema@.transfer_guard_hold AS h,
-			pg_catalog.pg_event_trigger_dropped_objects() AS d
-	  WHERE h.state OPERATOR(pg_catalog.=) 'held'
-		AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-		AND ((d.objid OPERATOR(pg_catalog.=) h.from_table::pg_catalog.oid
-			  AND (d.objsubid OPERATOR(pg_catalog.=) 0
-				   OR d.objsubid OPERATOR(pg_catalog.=)
-					  @extschema@.transfer_guard_column_attnum(h.from_column)))
-			 OR (d.objid OPERATOR(pg_catalog.=) h.to_table::pg_catalog.oid
-				 AND (d.objsubid OPERATOR(pg_catalog.=) 0
-					  OR d.objsubid OPERATOR(pg_catalog.=)
-						 @extschema@.transfer_guard_column_attnum(h.to_column))));
+	SELECT d.schema_name, COALESCE(c.relname, d.object_name)
+	  INTO hold_schema, hold_table
+	  FROM @extschema@.transfer_guard_hold AS h
+	  JOIN pg_catalog.pg_event_trigger_dropped_objects() AS d ON true
+	  LEFT JOIN pg_catalog.pg_class AS c
+		ON c.oid OPERATOR(pg_catalog.=) d.objid
+	 WHERE h.state OPERATOR(pg_catalog.=) 'held'
+	   AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND ((d.objid OPERATOR(pg_catalog.=) h.from_table::pg_catalog.oid
+			 AND (d.objsubid OPERATOR(pg_catalog.=) 0
+				  OR d.objsubid OPERATOR(pg_catalog.=)
+					 @extschema@.transfer_guard_column_attnum(h.from_column)))
+			OR (d.objid OPERATOR(pg_catalog.=) h.to_table::pg_catalog.oid
+				AND (d.objsubid OPERATOR(pg_catalog.=) 0
+					 OR d.objsubid OPERATOR(pg_catalog.=)
+						@extschema@.transfer_guard_column_attnum(h.to_column))))
+	 LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'cannot drop a table or column with open holds'
 			USING ERRCODE = 'dependent_objects_still_exist',
-				  HINT = 'Capture or release its holds first (view transfer_guard_holds).';
+				  DETAIL = pg_catalog.format('Table %I.%I has open holds.', hold_schema, hold_table),
+				  HINT = 'Capture or release its holds first (view transfer_guard_holds).',
+				  SCHEMA = hold_schema, TABLE = hold_table;
 	END IF;
 	DELETE FROM @extschema@.transfer_guard_registry AS r
 	 USING pg_catalog.pg_event_trigger_dropped_objects() AS d

@@ -474,7 +474,7 @@ check_no_open_holds(Relation rel, AttrNumber attnum)
 						RelationGetRelationName(rel)),
 				 errdetail("Hold " INT64_FORMAT " is open.", hold_id),
 				 errhint("Capture or release its holds first."),
-				 errtable(rel)));
+				 errtablecol(rel, attnum)));
 }
 
 /*
