@@ -55,7 +55,7 @@ CREATE TABLE @extschema@.transfer_guard_hold (
 	to_key pg_catalog.text NOT NULL,
 	amount pg_catalog.numeric NOT NULL,
 	state pg_catalog.text NOT NULL DEFAULT 'held',
-	placed_by pg_catalog.regrole NOT NULL,
+	placed_by pg_catalog.name NOT NULL,
 	created_at pg_catalog.timestamptz NOT NULL,
 	expires_at pg_catalog.timestamptz,
 	captured pg_catalog.numeric,
@@ -76,6 +76,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.transfer_guard_hold', ''
 --
 -- The holds each role may see: those it placed (or a role it is a member
 -- of placed), and those on tables it owns, as the journal's view filters.
+-- placed_by is the role's name, as the journal's caller is: a dump
+-- restored where that role does not exist keeps the hold (its tables'
+-- owners may still end it).
 --
 CREATE VIEW @extschema@.transfer_guard_holds WITH (security_barrier) AS
 	SELECT h.hold_id, h.from_table,
@@ -95,7 +98,9 @@ CREATE VIEW @extschema@.transfer_guard_holds WITH (security_barrier) AS
 		   h.to_key, h.amount, h.state, h.created_at, h.expires_at,
 		   h.transfer_id, h.captured, h.closed_at, h.placed_by
 	  FROM @extschema@.transfer_guard_hold AS h
-	 WHERE pg_catalog.pg_has_role(h.placed_by::pg_catalog.oid, 'USAGE')
+	 WHERE EXISTS (SELECT FROM pg_catalog.pg_roles AS r
+				WHERE r.rolname OPERATOR(pg_catalog.=) h.placed_by
+				  AND pg_catalog.pg_has_role(r.oid, 'USAGE'))
 		OR pg_catalog.pg_has_role(
 			   (SELECT c.relowner FROM pg_catalog.pg_class AS c
 				 WHERE c.oid OPERATOR(pg_catalog.=) h.from_table::pg_catalog.oid),

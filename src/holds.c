@@ -25,12 +25,14 @@
 
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -50,7 +52,7 @@
 	" %s.transfer_guard_column_attnum(h.from_column), h.from_key," \
 	" h.to_table::pg_catalog.oid," \
 	" %s.transfer_guard_column_attnum(h.to_column), h.to_key," \
-	" h.amount, h.state, h.placed_by::pg_catalog.oid, h.expires_at," \
+	" h.amount, h.state, h.placed_by, h.expires_at," \
 	" h.transfer_id"
 
 /* a hold's record, as locked */
@@ -65,7 +67,7 @@ typedef struct HoldRow
 	char	   *to_key;
 	Numeric		amount;
 	char	   *state;
-	Oid			placed_by;
+	char	   *placed_by;		/* a role's name; it may be gone */
 	bool		has_expiry;
 	TimestampTz expires_at;
 	bool		has_transfer_id;
@@ -76,6 +78,7 @@ static TgExtensionStatement insert_stmt;
 static TgExtensionStatement lock_stmt;
 static TgExtensionStatement lock_skip_stmt;
 static TgExtensionStatement mark_stmt;
+static TgExtensionStatement capture_stmt;
 static TgExtensionStatement expired_stmt;
 static TgExtensionStatement expired_mine_stmt;
 
@@ -95,7 +98,7 @@ hold_from_tuple(HeapTuple tuple, TupleDesc desc, HoldRow *h)
 	h->to_key = TextDatumGetCString(SPI_getbinval(tuple, desc, 7, &isnull));
 	h->amount = DatumGetNumericCopy(SPI_getbinval(tuple, desc, 8, &isnull));
 	h->state = TextDatumGetCString(SPI_getbinval(tuple, desc, 9, &isnull));
-	h->placed_by = DatumGetObjectId(SPI_getbinval(tuple, desc, 10, &isnull));
+	h->placed_by = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tuple, desc, 10, &isnull))));
 	v = SPI_getbinval(tuple, desc, 11, &isnull);
 	h->has_expiry = !isnull;
 	h->expires_at = isnull ? 0 : DatumGetTimestampTz(v);
@@ -164,10 +167,11 @@ static void
 check_may_act(HoldRow *h)
 {
 	Oid			user = GetUserId();
+	Oid			placer = get_role_oid(h->placed_by, true);
 	Oid			from_owner = relation_owner(h->from_relid);
 	Oid			to_owner = relation_owner(h->to_relid);
 
-	if (has_privs_of_role(user, h->placed_by) ||
+	if ((OidIsValid(placer) && has_privs_of_role(user, placer)) ||
 		(OidIsValid(from_owner) && has_privs_of_role(user, from_owner)) ||
 		(OidIsValid(to_owner) && has_privs_of_role(user, to_owner)))
 		return;
@@ -208,8 +212,10 @@ raise_closed(HoldRow *h, TgHoldStatus status)
 		ereport(ERROR,
 				(errcode(ERRCODE_TG_HOLD_CAPTURED),
 				 errmsg("hold " INT64_FORMAT " is already captured", h->hold_id),
+				 h->has_transfer_id ?
 				 errdetail("It was captured by transfer " INT64_FORMAT ".",
-						   h->transfer_id)));
+						   h->transfer_id) :
+				 errdetail("This transaction is capturing it.")));
 	if (status == TG_HOLD_RELEASED)
 		ereport(ERROR,
 				(errcode(ERRCODE_TG_HOLD_RELEASED),
@@ -304,31 +310,55 @@ credit_out(HoldRow *h, Numeric amount, TgLegKind rest_kind, bool try_mode,
 	return tg_execute(&req, results);
 }
 
-/* record the end of a hold: its state, and the capture's transfer id */
+/*
+ * Record a hold's new state (and what a capture takes), before its credits
+ * are made: code they run (a trigger) that touches the hold again finds it
+ * no longer held, so it can never be paid out twice.  "held" opens it
+ * again, when a try_capture() made no credit.
+ */
 static void
-mark_hold(HoldRow *h, const char *state, TgLegResult *capture,
-		  Numeric captured)
+mark_hold(HoldRow *h, const char *state, Numeric captured)
 {
-	Oid			argtypes[4] = {INT8OID, TEXTOID, INT8OID, NUMERICOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			argtypes[3] = {INT8OID, TEXTOID, NUMERICOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
 	SPIPlanPtr	plan;
 	int			rc;
 
 	plan = tg_extension_plan(&mark_stmt, TG_HOLDS_NAME,
-							 "UPDATE %s SET state = $2, transfer_id = $3,"
-							 " captured = $4, closed_at = pg_catalog.clock_timestamp()"
+							 "UPDATE %s SET state = $2, captured = $3,"
+							 " closed_at = CASE WHEN $2 OPERATOR(pg_catalog.=) 'held'"
+							 " THEN NULL ELSE pg_catalog.clock_timestamp() END"
 							 " WHERE hold_id OPERATOR(pg_catalog.=) $1",
-							 4, argtypes);
+							 3, argtypes);
 	values[0] = Int64GetDatum(h->hold_id);
 	values[1] = CStringGetTextDatum(state);
-	values[2] = Int64GetDatum(capture ? capture->transfer_id : 0);
-	nulls[2] = capture ? ' ' : 'n';
-	values[3] = captured ? NumericGetDatum(captured) : (Datum) 0;
-	nulls[3] = captured ? ' ' : 'n';
+	values[2] = captured ? NumericGetDatum(captured) : (Datum) 0;
+	nulls[2] = captured ? ' ' : 'n';
 	rc = tg_spi_as_owner(plan, values, nulls, 0);
 	if (rc != SPI_OK_UPDATE || SPI_processed != 1)
-		elog(ERROR, "recording the end of hold " INT64_FORMAT " failed: %s",
+		elog(ERROR, "recording the state of hold " INT64_FORMAT " failed: %s",
+			 h->hold_id, SPI_result_code_string(rc));
+}
+
+/* record the transfer id of a hold's capture, once it is known */
+static void
+mark_capture(HoldRow *h, int64 transfer_id)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+	SPIPlanPtr	plan;
+	int			rc;
+
+	plan = tg_extension_plan(&capture_stmt, TG_HOLDS_NAME,
+							 "UPDATE %s SET transfer_id = $2"
+							 " WHERE hold_id OPERATOR(pg_catalog.=) $1",
+							 2, argtypes);
+	values[0] = Int64GetDatum(h->hold_id);
+	values[1] = Int64GetDatum(transfer_id);
+	rc = tg_spi_as_owner(plan, values, NULL, 0);
+	if (rc != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "recording the capture of hold " INT64_FORMAT " failed: %s",
 			 h->hold_id, SPI_result_code_string(rc));
 }
 
@@ -358,8 +388,8 @@ give_back(HoldRow *h, TgLegKind kind, MemoryContext cxt)
 	TgLegResult results[2];
 	int			n;
 
+	mark_hold(h, kind == TG_LEG_EXPIRE ? "expired" : "released", NULL);
 	(void) credit_out(h, NULL, kind, false, results, &n);
-	mark_hold(h, kind == TG_LEG_EXPIRE ? "expired" : "released", NULL, NULL);
 	return numeric_in_context(results[0].to_balance, cxt);
 }
 
@@ -431,7 +461,7 @@ record_hold(TgLegSpec *spec, TgLegResult *result, TimestampTz created_at,
 	Datum		to_key = tg_key_convert(to, spec->to_key, spec->to_key_type, "to_key");
 	Oid			column_type = tg_registry_shape().column_type;
 	Oid			argtypes[11] = {INT8OID, REGCLASSOID, column_type, TEXTOID,
-		REGCLASSOID, column_type, TEXTOID, NUMERICOID, OIDOID,
+		REGCLASSOID, column_type, TEXTOID, NUMERICOID, NAMEOID,
 	TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[11];
 	char		nulls[11];
@@ -459,7 +489,7 @@ record_hold(TgLegSpec *spec, TgLegResult *result, TimestampTz created_at,
 	values[6] = CStringGetTextDatum(tg_key_text(to, SPI_getbinval(row, SPI_tuptable->tupdesc,
 																   1, &isnull)));
 	values[7] = NumericGetDatum(spec->amount);
-	values[8] = ObjectIdGetDatum(GetUserId());
+	values[8] = NameGetDatum(tg_caller());
 	values[9] = TimestampTzGetDatum(created_at);
 	values[10] = expires_at ? TimestampTzGetDatum(*expires_at) : (Datum) 0;
 	nulls[10] = expires_at ? ' ' : 'n';
@@ -470,7 +500,7 @@ record_hold(TgLegSpec *spec, TgLegResult *result, TimestampTz created_at,
 							 " to_table, to_column, to_key, amount, placed_by,"
 							 " created_at, expires_at)"
 							 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-							 " $9::pg_catalog.regrole, $10, $11)",
+							 " $9, $10, $11)",
 							 11, argtypes);
 	rc = tg_spi_as_owner(plan, values, nulls, 0);
 	if (rc != SPI_OK_INSERT)
@@ -582,6 +612,7 @@ capture_held(HoldRow *h, Numeric amount, bool try_mode,
 						tg_numeric_display(amount), tg_numeric_display(h->amount),
 						h->hold_id)));
 	}
+	mark_hold(h, "captured", amount);
 	status = credit_out(h, amount, TG_LEG_RELEASE, try_mode, results, &n);
 	if (status == TG_STATUS_NOT_FOUND)
 		ereport(ERROR,
@@ -591,8 +622,12 @@ capture_held(HoldRow *h, Numeric amount, bool try_mode,
 	result->to_balance = numeric_in_context(results[0].to_balance, cxt);
 	result->from_balance = n > 1 ? numeric_in_context(results[1].to_balance, cxt) : NULL;
 	if (status == TG_STATUS_LIMIT_EXCEEDED)
+	{
+		/* nothing was credited: the hold stays open */
+		mark_hold(h, "held", NULL);
 		return TG_HOLD_LIMIT_EXCEEDED;
-	mark_hold(h, "captured", &results[0], amount);
+	}
+	mark_capture(h, results[0].transfer_id);
 	result->has_transfer_id = true;
 	result->transfer_id = results[0].transfer_id;
 	return TG_HOLD_OK;
@@ -668,9 +703,80 @@ tg_release(int64 hold_id)
 }
 
 /*
+ * Is an error of releasing one expired hold about that hold alone (its
+ * rows, their rules, the caller's rights on them), so that
+ * release_expired() may report it and go on with the others?  Anything
+ * else (a cancel, a serialization failure, a deadlock, running out of
+ * something) ends the call.
+ */
+static bool
+error_is_the_holds(int sqlerrcode)
+{
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_DATA_EXCEPTION:
+		case ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION:
+		case ERRCODE_TRIGGERED_ACTION_EXCEPTION:
+		case ERRCODE_PLPGSQL_ERROR:
+			return true;
+	}
+	return sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE ||
+		sqlerrcode == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE ||
+		sqlerrcode == ERRCODE_TG_HOLD_CAPTURED ||
+		sqlerrcode == ERRCODE_TG_HOLD_RELEASED ||
+		sqlerrcode == ERRCODE_TG_HOLD_EXPIRED;
+}
+
+/*
+ * Release one expired hold for release_expired() in a subtransaction: an
+ * error about that hold alone is a warning, the hold stays held, and the
+ * call goes on.  Returns whether it was released.
+ */
+static bool
+expire_one(HoldRow *h, MemoryContext cxt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		released = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		(void) give_back(h, TG_LEG_EXPIRE, cxt);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (!error_is_the_holds(edata->sqlerrcode))
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("could not release expired hold " INT64_FORMAT ": %s",
+						h->hold_id, edata->message),
+				 errdetail("It stays held; the next release_expired() tries it again.")));
+		FreeErrorData(edata);
+		released = false;
+	}
+	PG_END_TRY();
+	return released;
+}
+
+/*
  * release_expired(): release, as expired, every hold past its expiry that
  * the caller may release, skipping one a capture or release in flight has
- * locked (that one decides it).  Returns how many.
+ * locked (that one decides it), and warning of one it cannot release (its
+ * source row gone, at its ceiling...).  Returns how many it released.
  */
 int64
 tg_release_expired(void)
@@ -682,6 +788,7 @@ tg_release_expired(void)
 	HoldRow    *holds;
 	uint64		n;
 	uint64		i;
+	int64		released = 0;
 	int			rc;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -690,7 +797,9 @@ tg_release_expired(void)
 							 tg_extension_sql("SELECT " HOLD_COLUMNS " FROM %%s AS h"
 											  " WHERE h.state OPERATOR(pg_catalog.=) 'held'"
 											  " AND h.expires_at OPERATOR(pg_catalog.<=) $1"
-											  " AND (pg_catalog.pg_has_role($2, h.placed_by::pg_catalog.oid, 'USAGE')"
+											  " AND (EXISTS (SELECT FROM pg_catalog.pg_roles AS r"
+											  " WHERE r.rolname OPERATOR(pg_catalog.=) h.placed_by"
+											  " AND pg_catalog.pg_has_role($2, r.oid, 'USAGE'))"
 											  " OR pg_catalog.pg_has_role($2, (SELECT c.relowner FROM pg_catalog.pg_class AS c"
 											  " WHERE c.oid OPERATOR(pg_catalog.=) h.from_table::pg_catalog.oid), 'USAGE')"
 											  " OR pg_catalog.pg_has_role($2, (SELECT c.relowner FROM pg_catalog.pg_class AS c"
@@ -715,10 +824,11 @@ tg_release_expired(void)
 	for (i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		(void) give_back(&holds[i], TG_LEG_EXPIRE, cxt);
+		if (expire_one(&holds[i], cxt))
+			released++;
 	}
 	SPI_finish();
-	return (int64) n;
+	return released;
 }
 
 /*
