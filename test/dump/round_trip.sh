@@ -1,10 +1,11 @@
 #!/bin/bash
 #
 # test/dump/round_trip.sh -- pg_dump of a database keeps its guards, journal,
-# idempotency records, transfer id sequence, hot rows, pending credits and
-# slots, and the restored database works: guards apply, transfer ids go on
-# from where they were, a replayed idempotency key returns the original
-# result, and every exact balance is what it was.
+# idempotency records, transfer id sequence, hot rows, pending credits,
+# slots and holds, and the restored database works: guards apply, transfer
+# ids go on from where they were, a replayed idempotency key returns the
+# original result, an open hold can be captured, and every exact balance
+# is what it was.
 #
 # Runs against the server in PGHOST/PGPORT/PGUSER (the test command's
 # throwaway cluster); creates and drops its own two databases.  Prints one
@@ -78,6 +79,19 @@ SELECT guard('bank.hot', 'bal');
 SELECT set_hot('bank.hot', '1', slots => 2);
 SELECT * FROM transfer('bank.hot', 2, 1, 7);
 SELECT * FROM transfer('bank.hot', 1, 2, 3);
+-- holds: one open with an expiry a day away (and an idempotency key), one
+-- open that never expires, one captured in part; drawn from a table whose
+-- columns a restore numbers otherwise
+CREATE TABLE bank.cards (junk int, id int PRIMARY KEY, bal numeric(10,2) NOT NULL);
+ALTER TABLE bank.cards DROP COLUMN junk;
+INSERT INTO bank.cards VALUES (1, 100), (2, 100);
+CREATE TABLE bank.merchants (id int PRIMARY KEY, takings numeric(10,2) NOT NULL);
+INSERT INTO bank.merchants VALUES (1, 0);
+SELECT guard('bank.cards', 'bal');
+SELECT guard('bank.merchants', 'takings');
+SELECT * FROM hold('bank.cards', 1, 1, 30, to_table => 'bank.merchants', expires_in => '1 day', idempotency_key => 'auth-1');
+SELECT * FROM hold('bank.cards', 1, 2, 5);
+SELECT * FROM capture((hold('bank.cards', 2, 1, 50, to_table => 'bank.merchants')).hold_id, 20);
 SQL
 
 hot_state="SELECT (SELECT string_agg(format('%s.%s %s %s %s %s', tbl, balance_column, key, slots, slot_amount, pending_amount), '; ')
@@ -86,6 +100,18 @@ hot_src=$(q "$src" "$hot_state")
 guards_src=$(q "$src" "SELECT string_agg(format('%s.%s %s %s %s %s', tbl, balance_column, min_balance, max_balance, journal, version_column), '; ' ORDER BY 1) FROM transfer_guards")
 journal_src=$(q "$src" "SELECT count(*) || ' ' || sum(amount) FROM transfer_guard_journal")
 lastid_src=$(q "$src" "SELECT max(transfer_id) FROM transfer_guard_journal")
+holds_state="SELECT string_agg(format('%s %s.%s %s -> %s.%s %s: %s %s expires %s transfer %s captured %s by %s',
+	hold_id, from_table, from_column, from_key, to_table, to_column, to_key, amount, state, expires_at,
+	transfer_id, captured, placed_by), '; ' ORDER BY hold_id) FROM transfer_guard_holds"
+holds_src=$(q "$src" "$holds_state")
+hold_steps="SELECT string_agg(format('%s:%s:%s', transfer_id, kind, hold_id), ' ' ORDER BY transfer_id)
+	FROM transfer_guard_journal WHERE kind <> 'transfer' OR hold_id IS NOT NULL"
+hold_steps_src=$(q "$src" "$hold_steps")
+hold_open=$(q "$src" "SELECT hold_id FROM transfer_guard_holds WHERE expires_at IS NOT NULL")
+hold_captured=$(q "$src" "SELECT hold_id FROM transfer_guard_holds WHERE state = 'captured'")
+cards_money="SELECT (SELECT sum(bal) FROM bank.cards) + (SELECT sum(takings) FROM bank.merchants)
+	+ (SELECT sum(amount) FROM transfer_guard_holds WHERE state = 'held')"
+cards_attnums="SELECT string_agg(transfer_guard_column_attnum(from_column)::text, ',' ORDER BY hold_id) FROM transfer_guard_hold"
 
 pg_dump -d "$src" -f "$dump" || exit 1
 psql -X -q -v ON_ERROR_STOP=1 -d "$dst" -f "$dump" >/dev/null || exit 1
@@ -133,6 +159,37 @@ check "balances add up after restore" \
 	"$(q "$dst" "SELECT sum(balance) FROM bank.accounts")" \
 	"5000"
 
+# holds
+check "holds survive dump and restore: tables, columns, keys, amounts, states, expiries, captures, placers" \
+	"$(q "$dst" "$holds_state")" "$holds_src"
+check "the restored holds take their source column by attribute number, which a restore numbers otherwise" \
+	"$(q "$src" "$cards_attnums") $(q "$dst" "$cards_attnums")" \
+	"3,3,3 2,2,2"
+check "the restored journal keeps the kinds and hold_ids of the steps of holds" \
+	"$(q "$dst" "$hold_steps")" "$hold_steps_src"
+check "the balances and the open holds add up after restore as before it" \
+	"$(q "$dst" "$cards_money")" "$(q "$src" "$cards_money")"
+check "an open hold's idempotency key replays it after restore" \
+	"$(q "$dst" "SELECT hold_id FROM hold('bank.cards', 1, 1, 30, to_table => 'bank.merchants', expires_in => '1 day', idempotency_key => 'auth-1')")" \
+	"$hold_open"
+check "the restored captured hold stays captured, with its capture's transfer id" \
+	"$(q "$dst" "SELECT status || ' ' || (transfer_id = (SELECT transfer_id FROM transfer_guard_holds WHERE hold_id = $hold_captured)) FROM try_capture($hold_captured)")" \
+	"captured true"
+check "a restored open hold keeps its table: DROP TABLE is refused" \
+	"$(q "$dst" "DROP TABLE bank.merchants" >/dev/null 2>&1; q "$dst" "SELECT to_regclass('bank.merchants') IS NOT NULL")" \
+	"t"
+check "the open hold with an expiry a day away is captured in part after restore, the rest back to the source" \
+	"$(q "$dst" "SELECT from_balance || ' ' || to_balance FROM capture($hold_open, 10)")" \
+	"85.00 30.00"
+check "after the capture the balances and the open holds still add up, the captured hold's money now in the balances" \
+	"$(q "$dst" "$cards_money") $(q "$dst" "SELECT string_agg(bal::text, ' ' ORDER BY id) FROM bank.cards") $(q "$dst" "SELECT takings FROM bank.merchants")" \
+	"$(q "$src" "$cards_money") 85.00 80.00 30.00"
+check "the journal reconciles after restore: each hold is open for its hold row less its other rows" \
+	"$(q "$dst" "SELECT count(*) FROM transfer_guard_holds h WHERE
+		(SELECT sum(CASE WHEN j.kind = 'hold' THEN j.amount ELSE -j.amount END) FROM transfer_guard_journal j WHERE j.hold_id = h.hold_id)
+		<> CASE WHEN h.state = 'held' THEN h.amount ELSE 0 END")" \
+	"0"
+
 # the journal's indexes by account: made by default, and a choice to go
 # without them survives a dump restored in parallel into a fresh database
 account_indexes="SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_index i
@@ -143,6 +200,8 @@ check "a restored journal has its indexes by account by default" \
 q "$src" "SELECT journal_account_indexes(false)" >/dev/null || exit 1
 pg_dump -Fc -d "$src" -f "$dump2" || exit 1
 pg_restore -j 2 -d "$dst2" "$dump2" || exit 1
+check "holds survive a dump restored in parallel (pg_restore -j 2)" \
+	"$(q "$dst2" "$holds_state")" "$holds_src"
 check "journal_account_indexes(false) survives dump and restore (pg_restore -j 2)" \
 	"$(q "$dst2" "$account_indexes") $(q "$dst2" "SELECT journal_account_indexes FROM transfer_guard_settings")" \
 	"transfer_guard_journal_pkey f"

@@ -1,6 +1,8 @@
 --
 -- test/fuzz/attack.sql -- planted objects, privileges, row-level security,
--- ownership and SQL injection
+-- ownership, SQL injection, and the same against holds (with triggers that
+-- act on the hold being captured, and expiry and idempotency keys across
+-- roles)
 --
 -- Run by test/fuzz/run.sh after lib.sql, as a superuser, in a database where
 -- transfer_guard is installed in schema public.  Every planted function
@@ -14,11 +16,11 @@
 SET client_min_messages = warning;
 
 DROP SCHEMA IF EXISTS evil CASCADE;
-DROP TABLE IF EXISTS a_big, a_int, a_num, a_text, a_uuid, a_priv, a_rls, inj_victim CASCADE;
+DROP TABLE IF EXISTS a_big, a_int, a_num, a_text, a_uuid, a_priv, a_rls, inj_victim, a_hold, a_shop CASCADE;
 DO $$
 BEGIN
-	DROP OWNED BY atk_owner, atk_user, atk_evil;
-	DROP ROLE atk_owner, atk_user, atk_evil;
+	DROP OWNED BY atk_owner, atk_user, atk_evil, atk_member, atk_heir;
+	DROP ROLE atk_owner, atk_user, atk_evil, atk_member, atk_heir;
 EXCEPTION WHEN undefined_object THEN
 	NULL;
 END;
@@ -26,6 +28,8 @@ $$;
 CREATE ROLE atk_owner;
 CREATE ROLE atk_user;
 CREATE ROLE atk_evil;
+CREATE ROLE atk_member IN ROLE atk_user;			-- inherits atk_user's rights
+CREATE ROLE atk_heir NOINHERIT IN ROLE atk_user;	-- a member that does not inherit them
 GRANT CREATE ON SCHEMA public TO atk_owner, atk_evil;
 DO $$
 BEGIN
@@ -63,7 +67,8 @@ DECLARE
 	o text;
 	body text := $b$BEGIN RAISE EXCEPTION 'planted function called by %', current_user USING ERRCODE = 'XE001'; END$b$;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['bigint', 'integer', 'smallint', 'numeric', 'text', 'uuid', 'name', 'oid', 'regclass'] LOOP
+	FOREACH t IN ARRAY ARRAY['bigint', 'integer', 'smallint', 'numeric', 'text', 'uuid', 'name', 'oid', 'regclass',
+			'timestamp with time zone', 'interval', 'regrole'] LOOP
 		f := replace(t, ' ', '_');
 		EXECUTE format('CREATE FUNCTION evil.cmp_%s(%s, %s) RETURNS boolean LANGUAGE plpgsql AS %L', f, t, t, body);
 		EXECUTE format('CREATE FUNCTION evil.any_%s(%s, %s[]) RETURNS boolean LANGUAGE plpgsql AS %L', f, t, t, body);
@@ -294,8 +299,333 @@ SELECT tgt.is('injection: the hostile table moved as asked',
 
 RESET ROLE;
 RESET search_path;
-DROP TABLE a_big, a_int, a_num, a_text, a_uuid, a_priv, a_rls, inj_victim, "inj""; DROP TABLE inj_victim; --";
+
+-- ---------------------------------------------------------------------------
+-- Holds: other roles' holds, the holds' table and view, privileges on both
+-- tables, triggers that act on the hold being captured, row-level security,
+-- planted objects, expiry of others' holds, idempotency keys
+-- ---------------------------------------------------------------------------
+-- a_hold is atk_owner's, atk_user and atk_evil may update it; a_shop is
+-- atk_evil's, atk_user may update it: atk_user pays atk_evil through holds
+CREATE TABLE a_hold (id int PRIMARY KEY, bal bigint NOT NULL);
+INSERT INTO a_hold VALUES (1, 1000), (2, 1000), (3, 1000), (4, 1000);
+ALTER TABLE a_hold OWNER TO atk_owner;
+SET ROLE atk_owner;
+SELECT guard('a_hold', 'bal') \g /dev/null
+GRANT SELECT, UPDATE ON a_hold TO atk_user, atk_evil;
+RESET ROLE;
+CREATE TABLE a_shop (id int PRIMARY KEY, bal bigint NOT NULL);
+INSERT INTO a_shop VALUES (1, 0), (2, 0);
+ALTER TABLE a_shop OWNER TO atk_evil;
+SET ROLE atk_evil;
+SELECT guard('a_shop', 'bal') \g /dev/null
+GRANT SELECT, UPDATE ON a_shop TO atk_user;
+RESET ROLE;
+
+-- the money of these tables, counted by whoever asks: their balances and
+-- the open holds
+CREATE FUNCTION tgt.hold_money() RETURNS numeric
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+	SELECT (SELECT sum(bal) FROM public.a_hold) + (SELECT sum(bal) FROM public.a_shop)
+		+ (SELECT sum(bal) FROM public.a_rls)
+		+ (SELECT COALESCE(sum(amount), 0) FROM public.transfer_guard_hold WHERE state = 'held')
+$$;
+-- the state of a hold, whoever asks
+CREATE FUNCTION tgt.hold_state(id bigint) RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+	SELECT state FROM public.transfer_guard_hold WHERE hold_id = id
+$$;
+\set money 'SELECT tgt.hold_money()'
+SELECT tgt.hold_money() AS holds_money_start \gset
+
+-- another role's hold ------------------------------------------------------
+SET ROLE atk_user;
+SELECT hold_id AS h_user FROM hold('a_hold', 1, 2, 100) \gset
+SELECT hold_id AS h_pay FROM hold('a_hold', 1, 1, 100, to_table => 'a_shop') \gset
+RESET ROLE;
+SET ROLE atk_evil;
+SELECT tgt.expect_kept('holds: a role that neither placed a hold nor owns its tables cannot capture it (42501)',
+	format('SELECT capture(%s)', :h_user), '42501', :'money');
+SELECT tgt.expect_kept('holds: ... nor capture a part of it (42501)',
+	format('SELECT capture(%s, 1)', :h_user), '42501', :'money');
+SELECT tgt.expect_kept('holds: ... nor try_capture it: an error (42501), not a status',
+	format('SELECT try_capture(%s)', :h_user), '42501', :'money');
+SELECT tgt.expect_kept('holds: ... nor release it (42501)',
+	format('SELECT release(%s)', :h_user), '42501', :'money');
+SELECT tgt.is('holds: ... and the refusal names the hold, nothing more',
+	(tgt.state_of(format('SELECT capture(%s)', :h_user))).msg, format('permission denied for hold %s', :h_user));
+SELECT tgt.is('holds: a role sees, through transfer_guard_holds, none of the holds of others on tables it does not own',
+	(SELECT count(*) FROM transfer_guard_holds WHERE hold_id = :h_user), 0::bigint);
+SELECT tgt.is('holds: the owner of the destination table sees the holds paying to it',
+	(SELECT string_agg(format('%s %s %s', hold_id = :h_pay, placed_by, state), ',') FROM transfer_guard_holds), 't atk_user held');
+RESET ROLE;
+SET ROLE atk_heir;
+SELECT tgt.expect_kept('holds: a member of the placing role that does not inherit its rights cannot capture its hold (42501)',
+	format('SELECT capture(%s)', :h_user), '42501', :'money');
+SELECT tgt.is('holds: ... nor see it', (SELECT count(*) FROM transfer_guard_holds), 0::bigint);
+RESET ROLE;
+SET ROLE atk_member;
+SELECT tgt.is('holds: a member of the placing role that inherits its rights sees its holds',
+	(SELECT count(*) FROM transfer_guard_holds WHERE hold_id IN (:h_user, :h_pay)), 2::bigint);
+RESET ROLE;
+SET ROLE atk_owner;
+SELECT tgt.is('holds: the owner of the source table sees the holds drawn from it',
+	(SELECT count(*) FROM transfer_guard_holds WHERE hold_id IN (:h_user, :h_pay)), 2::bigint);
+RESET ROLE;
+SELECT tgt.is('holds: the refused steps left the hold open', tgt.hold_state(:h_user), 'held');
+
+-- the holds' table and view ----------------------------------------------------
+SET ROLE atk_evil;
+SELECT tgt.expect('holds: transfer_guard_hold cannot be read directly', $$SELECT * FROM transfer_guard_hold$$, '42501');
+SELECT tgt.expect('holds: transfer_guard_hold cannot be inserted into (a hold nobody placed)',
+	format($$INSERT INTO transfer_guard_hold (hold_id, from_table, from_column, from_key, to_table, to_column, to_key, amount, placed_by, created_at)
+		SELECT hold_id + 1000, from_table, from_column, from_key, to_table, to_column, to_key, 1000000, 'atk_evil', now()
+		  FROM transfer_guard_hold WHERE hold_id = %s$$, :h_pay), '42501');
+SELECT tgt.expect('holds: transfer_guard_hold cannot be updated (a larger amount)', $$UPDATE transfer_guard_hold SET amount = 1000000$$, '42501');
+SELECT tgt.expect('holds: transfer_guard_hold cannot be updated (another placer)', $$UPDATE transfer_guard_hold SET placed_by = 'atk_evil'$$, '42501');
+SELECT tgt.expect('holds: transfer_guard_hold cannot be deleted from', $$DELETE FROM transfer_guard_hold$$, '42501');
+SELECT tgt.expect('holds: transfer_guard_hold cannot be truncated', $$TRUNCATE transfer_guard_hold$$, '42501');
+SELECT tgt.expect('holds: the view transfer_guard_holds cannot be updated', $$UPDATE transfer_guard_holds SET amount = 1000000$$, '42501');
+SELECT tgt.expect('holds: the view transfer_guard_holds cannot be deleted from', $$DELETE FROM transfer_guard_holds$$, '42501');
+RESET ROLE;
+SET ROLE atk_owner;
+SELECT tgt.expect('holds: owning a table gives no access to transfer_guard_hold', $$UPDATE transfer_guard_hold SET amount = 1$$, '42501');
+RESET ROLE;
+SELECT tgt.is('holds: the holds'' table is as the holds left it',
+	(SELECT string_agg(format('%s %s %s', amount, placed_by, state), ',' ORDER BY hold_id) FROM transfer_guard_hold),
+	'100 atk_user held,100 atk_user held');
+
+-- privileges on the tables ---------------------------------------------------
+SET ROLE atk_evil;
+SELECT tgt.expect_kept('holds: a hold on a table the role may not update is 42501', $$SELECT hold('a_priv', 1, 2, 1)$$, '42501', :'money');
+SELECT tgt.expect_kept('holds: a hold paying to a table the role may not update is 42501',
+	$$SELECT hold('a_hold', 3, 1, 1, to_table => 'a_priv')$$, '42501', :'money');
+RESET ROLE;
+GRANT SELECT ON a_priv TO atk_evil;
+SET ROLE atk_evil;
+SELECT tgt.expect_kept('holds: a hold paying to a table the role may only read is 42501',
+	$$SELECT hold('a_hold', 3, 1, 1, to_table => 'a_priv')$$, '42501', :'money');
+SELECT tgt.expect_kept('holds: a hold drawing on a table the role may only read is 42501',
+	$$SELECT hold('a_priv', 1, 1, 1, to_table => 'a_hold')$$, '42501', :'money');
+RESET ROLE;
+REVOKE SELECT ON a_priv FROM atk_evil;
+-- the destination's owner takes back the payer's UPDATE: the payer can no
+-- longer capture (a credit to the destination), still release (a credit
+-- to the source)
+SET ROLE atk_user;
+SELECT hold_id AS h_revoked FROM hold('a_hold', 2, 2, 10, to_table => 'a_shop') \gset
+RESET ROLE;
+SET ROLE atk_evil;
+REVOKE UPDATE ON a_shop FROM atk_user;
+RESET ROLE;
+SET ROLE atk_user;
+SELECT tgt.expect_kept('holds: a capture by a role that lost UPDATE on the destination is 42501',
+	format('SELECT capture(%s)', :h_revoked), '42501', :'money');
+SELECT tgt.expect_kept('holds: ... which may still release it to the source', format('SELECT release(%s)', :h_revoked), '00000', :'money');
+RESET ROLE;
+SET ROLE atk_evil;
+GRANT UPDATE ON a_shop TO atk_user;
+RESET ROLE;
+-- a SECURITY DEFINER function acts as its owner
+SET ROLE atk_evil;
+CREATE FUNCTION evil.grab(id bigint) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+	AS $$BEGIN PERFORM public.capture(id); END$$;
+GRANT EXECUTE ON FUNCTION evil.grab(bigint) TO PUBLIC;
+RESET ROLE;
+SET ROLE atk_user;
+SELECT tgt.expect_kept('holds: a SECURITY DEFINER function of a role that may not act on a hold cannot capture it, even called by its placer (42501)',
+	format('SELECT evil.grab(%s)', :h_user), '42501', :'money');
+RESET ROLE;
+
+-- triggers of the destination that act on the hold being captured ------------
+-- atk_evil owns the destination, so it may capture holds paying to it; its
+-- trigger tries to take the same hold a second time while the first
+-- capture is running.  The hold pays once or the capture fails.
+SET ROLE atk_evil;
+CREATE TABLE evil.again (hold_id bigint, how text);
+CREATE FUNCTION evil.again() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	t record;
+BEGIN
+	IF COALESCE(current_setting('atk.again', true), '') = '' THEN
+		PERFORM set_config('atk.again', 'done', true);
+		FOR t IN SELECT * FROM evil.again LOOP
+			IF t.how = 'capture' THEN
+				PERFORM public.capture(t.hold_id);
+			ELSIF t.how = 'try_capture' THEN
+				PERFORM public.try_capture(t.hold_id);
+			ELSE
+				PERFORM public.release(t.hold_id);
+			END IF;
+		END LOOP;
+	END IF;
+	RETURN NEW;
+END;
+$$;
+CREATE TRIGGER again_after AFTER UPDATE ON public.a_shop FOR EACH ROW EXECUTE FUNCTION evil.again();
+RESET ROLE;
+CREATE FUNCTION tgt.twice(claim text, id bigint, how text, stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	before numeric := tgt.hold_money();
+	shop bigint := (SELECT sum(bal) FROM public.a_shop);
+	amount numeric := (SELECT h.amount FROM public.transfer_guard_hold h WHERE h.hold_id = id);
+	r record;
+BEGIN
+	DELETE FROM evil.again;
+	INSERT INTO evil.again VALUES (id, how);
+	EXECUTE 'SET LOCAL ROLE atk_evil';
+	r := tgt.state_of(stmt);
+	RESET ROLE;
+	DELETE FROM evil.again;
+	RETURN tgt.line(tgt.hold_money() = before AND (SELECT sum(bal) FROM public.a_shop) - shop <= amount, claim,
+		format(E'statement: %s (trigger: %s)\nended %s %s\nmoney before %s, after %s; destination credited %s of a hold of %s',
+			stmt, how, r.state, r.msg, before, tgt.hold_money(), (SELECT sum(bal) FROM public.a_shop) - shop, amount));
+END;
+$$;
+SET ROLE atk_user;
+SELECT hold_id AS h_t1 FROM hold('a_hold', 3, 1, 50, to_table => 'a_shop') \gset
+SELECT hold_id AS h_t2 FROM hold('a_hold', 3, 1, 50, to_table => 'a_shop') \gset
+SELECT hold_id AS h_t3 FROM hold('a_hold', 3, 1, 50, to_table => 'a_shop') \gset
+SELECT hold_id AS h_t4 FROM hold('a_hold', 3, 2, 50, to_table => 'a_shop') \gset
+SELECT hold_id AS h_t5 FROM hold('a_hold', 3, 1, 50, to_table => 'a_shop') \gset
+RESET ROLE;
+SELECT tgt.twice('holds: an AFTER trigger of the destination capturing the hold again during its capture does not pay it twice',
+	:h_t1, 'capture', format('SELECT capture(%s)', :h_t1));
+SELECT tgt.twice('holds: an AFTER trigger of the destination releasing the hold during its capture does not pay it twice',
+	:h_t2, 'release', format('SELECT capture(%s)', :h_t2));
+SELECT tgt.twice('holds: an AFTER trigger of the destination capturing the hold again during a partial capture does not pay it twice',
+	:h_t3, 'capture', format('SELECT capture(%s, 20)', :h_t3));
+SELECT tgt.twice('holds: an AFTER trigger of the destination capturing the hold again during a try_capture does not pay it twice',
+	:h_t5, 'try_capture', format('SELECT try_capture(%s)', :h_t5));
+SET ROLE atk_evil;
+DROP TRIGGER again_after ON public.a_shop;
+CREATE TRIGGER again_before BEFORE UPDATE ON public.a_shop FOR EACH ROW EXECUTE FUNCTION evil.again();
+RESET ROLE;
+SELECT tgt.twice('holds: a BEFORE trigger of the destination capturing the hold again during its capture does not pay it twice',
+	:h_t4, 'capture', format('SELECT capture(%s)', :h_t4));
+SET ROLE atk_evil;
+DROP TRIGGER again_before ON public.a_shop;
+RESET ROLE;
+-- (each of those claims stands alone: count from here)
+SELECT tgt.hold_money() AS holds_money_start \gset
+
+-- row-level security: a_rls shows atk_user rows 1 and 2 only ----------------
+SET ROLE atk_user;
+SELECT tgt.expect_kept('holds: a hold paying to a row a policy hides is P0002', $$SELECT hold('a_rls', 1, 3, 10)$$, 'P0002', :'money');
+SELECT tgt.expect_kept('holds: a hold drawing on a row a policy hides is P0002', $$SELECT hold('a_rls', 3, 1, 10)$$, 'P0002', :'money');
+SELECT tgt.is('holds: a hidden destination reads exactly as a missing one',
+	regexp_replace((tgt.state_of($$SELECT hold('a_rls', 1, 3, 10)$$)).msg, 'key [0-9]+', 'key N'),
+	regexp_replace((tgt.state_of($$SELECT hold('a_rls', 1, 99, 10)$$)).msg, 'key [0-9]+', 'key N'));
+SELECT hold_id AS h_rls FROM hold('a_rls', 1, 2, 10) \gset
+RESET ROLE;
+-- the destination row becomes someone else's, hidden from the placer
+UPDATE a_rls SET owner = 'atk_owner' WHERE id = 2;
+SET ROLE atk_user;
+SELECT tgt.expect_kept('holds: the capture of a hold whose destination a policy now hides is P0002',
+	format('SELECT capture(%s)', :h_rls), 'P0002', :'money');
+SELECT tgt.is('holds: ... and the hold stays open', tgt.hold_state(:h_rls), 'held');
+SELECT tgt.expect_kept('holds: ... which its placer can still release to its visible source',
+	format('SELECT release(%s)', :h_rls), '00000', :'money');
+RESET ROLE;
+UPDATE a_rls SET owner = 'atk_user' WHERE id = 2;
+
+-- planted objects: the victim's search_path puts the attacker's schema
+-- (and pg_temp) before pg_catalog while it places and captures holds ------
+SET ROLE atk_evil;
+CREATE FUNCTION evil.clock_timestamp() RETURNS timestamptz LANGUAGE plpgsql
+	AS $$BEGIN RAISE EXCEPTION 'planted clock_timestamp' USING ERRCODE = 'XE001'; END$$;
+CREATE FUNCTION evil.pg_has_role(oid, oid, text) RETURNS boolean LANGUAGE plpgsql
+	AS $$BEGIN RAISE EXCEPTION 'planted pg_has_role' USING ERRCODE = 'XE001'; END$$;
+CREATE FUNCTION evil.pg_has_role(oid, text) RETURNS boolean LANGUAGE plpgsql
+	AS $$BEGIN RAISE EXCEPTION 'planted pg_has_role' USING ERRCODE = 'XE001'; END$$;
+CREATE FUNCTION evil.transfer_guard_column_attnum(public.transfer_guard_column) RETURNS smallint LANGUAGE plpgsql
+	AS $$BEGIN RAISE EXCEPTION 'planted transfer_guard_column_attnum' USING ERRCODE = 'XE001'; END$$;
+CREATE TABLE evil.transfer_guard_hold (hold_id bigint, amount numeric, state text);
+INSERT INTO evil.transfer_guard_hold VALUES (1, 1000000, 'held');
+RESET ROLE;
+CREATE TEMP TABLE transfer_guard_hold (hold_id bigint, amount numeric, state text);
+SET search_path = evil, public, pg_catalog;
+SELECT tgt.expect('control: with evil first, an unqualified timestamptz <= reaches the planted operator',
+	$$SELECT now() <= now()$$, 'XE001');
+SELECT tgt.expect('control: with evil first, clock_timestamp() reaches the planted function',
+	$$SELECT clock_timestamp()$$, 'XE001');
+SELECT hold_id AS h_pl FROM public.hold('public.a_hold', 4, 1, 30, expires_in => '1 hour') \gset
+SELECT tgt.expect_kept('planted, pg_catalog last: hold()', $$SELECT * FROM public.hold('public.a_hold', 4, 1, 10, expires_in => '1 hour')$$, '00000', :'money');
+SELECT tgt.expect_kept('planted, pg_catalog last: capture() of a part', format('SELECT * FROM public.capture(%s, 20)', :h_pl), '00000', :'money');
+SELECT tgt.is('planted, pg_catalog last: try_capture() of a captured hold', (SELECT status FROM public.try_capture(:h_pl)), 'captured');
+SELECT tgt.expect_kept('planted, pg_catalog last: release()',
+	format('SELECT public.release(%s)', (SELECT max(h.hold_id) FROM public.transfer_guard_hold h)), '00000', :'money');
+SELECT tgt.expect_kept('planted, pg_catalog last: release_expired()', $$SELECT public.release_expired()$$, '00000', :'money');
+SELECT tgt.expect('planted, pg_catalog last: the view transfer_guard_holds', $$SELECT count(*) FROM public.transfer_guard_holds$$, '00000');
+SET search_path = pg_temp, evil, public, pg_catalog;
+SELECT tgt.expect_kept('planted, pg_temp first: hold() and capture()',
+	$$SELECT public.capture((public.hold('public.a_hold', 4, 1, 5)).hold_id)$$, '00000', :'money');
+SET ROLE atk_user;
+SET search_path = evil, public, pg_catalog;
+SELECT tgt.expect_kept('planted, pg_catalog last, an ordinary role: hold(), capture() and try_capture()',
+	$$SELECT public.try_capture((public.hold('public.a_hold', 4, 1, 5)).hold_id, 1)$$, '00000', :'money');
+RESET ROLE;
+RESET search_path;
+SELECT tgt.is('planted: the attacker''s table of the same name is untouched', (SELECT string_agg(format('%s %s %s', hold_id, amount, state), ',') FROM evil.transfer_guard_hold), '1 1000000 held');
+SELECT tgt.is('planted: the temp table of the same name is untouched', (SELECT count(*) FROM pg_temp.transfer_guard_hold), 0::bigint);
+DROP TABLE pg_temp.transfer_guard_hold;
+
+-- release_expired() releases only the holds the caller may act on ---------
+SET ROLE atk_user;
+SELECT hold_id AS h_exp_user FROM hold('a_hold', 2, 4, 7, expires_in => '00:00:00.000001') \gset
+RESET ROLE;
+SET ROLE atk_evil;
+SELECT hold_id AS h_exp_evil FROM hold('a_hold', 2, 4, 9, expires_in => '00:00:00.000001') \gset
+SELECT pg_sleep(0.01) \g /dev/null
+SELECT tgt.is('holds: release_expired() by a role releases its own expired hold, and no other role''s',
+	(SELECT release_expired()), 1::bigint);
+RESET ROLE;
+SELECT tgt.is('holds: ... so the other role''s expired hold is still open, and its own expired',
+	format('%s %s', tgt.hold_state(:h_exp_user), tgt.hold_state(:h_exp_evil)), 'held expired');
+SET ROLE atk_heir;
+SELECT tgt.is('holds: release_expired() by a member of the placer that does not inherit its rights releases none',
+	(SELECT release_expired()), 0::bigint);
+RESET ROLE;
+SET ROLE atk_owner;
+SELECT tgt.is('holds: release_expired() by the owner of the source table releases the expired hold drawn from it',
+	(SELECT release_expired()), 1::bigint);
+RESET ROLE;
+SELECT tgt.is('holds: ... as expired', tgt.hold_state(:h_exp_user), 'expired');
+
+-- idempotency keys: one namespace per role for hold() and transfer() ------
+SET ROLE atk_user;
+SELECT hold_id AS h_key FROM hold('a_hold', 2, 3, 11, idempotency_key => 'order-9') \gset
+SELECT tgt.expect_kept('holds: the placer''s transfer with its hold''s key is TG001', $$SELECT transfer('a_hold', 2, 3, 11, idempotency_key => 'order-9')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('holds: the placer''s try_transfer with its hold''s key is TG001, not a replay', $$SELECT try_transfer('a_hold', 2, 3, 11, idempotency_key => 'order-9')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('holds: the placer''s batch with its hold''s key is TG001',
+	$$SELECT transfer_batch('[{"from_table": "a_hold", "from_key": 2, "to_key": 3, "amount": 11}]', idempotency_key => 'order-9')$$, 'TG001', :'money');
+RESET ROLE;
+SET ROLE atk_evil;
+SELECT tgt.is('holds: another role''s hold with the same key and arguments is a hold of its own, not a replay',
+	(SELECT hold_id <> :h_key FROM hold('a_hold', 2, 3, 11, idempotency_key => 'order-9')), true);
+SELECT tgt.is('holds: ... which it may release', (SELECT release(max(hold_id)) IS NOT NULL FROM transfer_guard_holds WHERE placed_by = 'atk_evil' AND state = 'held'), true);
+RESET ROLE;
+SET ROLE atk_user;
+SELECT tgt.is('holds: the placer''s replay still returns its own hold',
+	(SELECT hold_id FROM hold('a_hold', 2, 3, 11, idempotency_key => 'order-9')), :h_key::bigint);
+RESET ROLE;
+REVOKE UPDATE ON a_hold FROM atk_user;
+SET ROLE atk_user;
+SELECT tgt.expect_kept('holds: after its UPDATE was revoked, the placer cannot replay its keyed hold (42501)',
+	$$SELECT hold('a_hold', 2, 3, 11, idempotency_key => 'order-9')$$, '42501', :'money');
+SELECT tgt.expect_kept('holds: ... nor release its hold, a credit to the source (42501)', format('SELECT release(%s)', :h_key), '42501', :'money');
+RESET ROLE;
+GRANT UPDATE ON a_hold TO atk_user;
+
+SELECT tgt.is('holds: the balances plus the open holds are what they were', tgt.hold_money(), :holds_money_start::numeric);
+
+-- open holds keep their tables: give them back first
+RESET ROLE;
+RESET search_path;
+SELECT count(release(hold_id)) FROM transfer_guard_hold WHERE state = 'held' \g /dev/null
+DROP TABLE a_big, a_int, a_num, a_text, a_uuid, a_priv, a_rls, inj_victim, "inj""; DROP TABLE inj_victim; --", a_hold, a_shop;
 DROP SCHEMA evil CASCADE;
 REVOKE CREATE ON SCHEMA public FROM atk_owner, atk_evil;
-DROP OWNED BY atk_owner, atk_user, atk_evil;
-DROP ROLE atk_owner, atk_user, atk_evil;
+DROP OWNED BY atk_owner, atk_user, atk_evil, atk_member, atk_heir;
+DROP ROLE atk_owner, atk_user, atk_evil, atk_member, atk_heir;

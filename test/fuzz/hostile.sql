@@ -6,8 +6,10 @@
 -- types, lossy keys, keys with quotes and backslashes; names that need
 -- quoting; the table or its guard changed between two calls of one
 -- session; partitioned tables, triggers, CHECK constraints, domains and
--- foreign keys, whose own rules must still fire.  Every refused call must
--- leave every balance as it was.
+-- foreign keys, whose own rules must still fire; holds, with odd amounts,
+-- keys, hold ids, expiries and idempotency keys.  Every refused call must
+-- leave every balance as it was, and every step of a hold the balances
+-- plus the open holds.
 --
 -- Run by test/fuzz/run.sh after lib.sql, as a superuser, in a database where
 -- transfer_guard is installed in the first schema of search_path.
@@ -455,6 +457,270 @@ SELECT tgt.is('batch: 2000 legs in a ring return 2000 rows',
 SELECT tgt.is('batch: after the ring every balance is as before', (SELECT string_agg(bal::text, ',' ORDER BY id) FROM h.acc), '100,100,100,100');
 
 -- ---------------------------------------------------------------------------
+-- Holds: NULLs, odd amounts, keys, hold ids, intervals and idempotency keys
+-- for hold(), capture(), try_capture(), release() and release_expired().
+-- After every call the balances plus the open holds are what they were: a
+-- hold moves money out of a balance into the hold, its capture or release
+-- out of the hold, and a refused call moves nothing.
+-- ---------------------------------------------------------------------------
+SELECT CASE WHEN current_setting('server_version_num')::int >= 170000
+		THEN '22023' ELSE '22007' END AS interval_inf_state \gset
+CREATE TABLE h.hacc (id bigint PRIMARY KEY, bal bigint NOT NULL);
+INSERT INTO h.hacc SELECT g, 100 FROM generate_series(1, 4) g;
+SELECT guard('h.hacc', 'bal');
+CREATE TABLE h.hn2 (id int PRIMARY KEY, bal numeric(12,2) NOT NULL);
+INSERT INTO h.hn2 VALUES (1, 100), (2, 100);
+SELECT guard('h.hn2', 'bal');
+CREATE TABLE h.hun (id int PRIMARY KEY, bal numeric NOT NULL);
+INSERT INTO h.hun VALUES (1, 100), (2, 100);
+SELECT guard('h.hun', 'bal', NULL);
+CREATE TABLE h.hcap (id int PRIMARY KEY, bal bigint NOT NULL);
+INSERT INTO h.hcap VALUES (1, 100), (2, 95);
+SELECT guard('h.hcap', 'bal', 0, 100);
+CREATE TABLE h.htxt (k text PRIMARY KEY, bal int NOT NULL);
+INSERT INTO h.htxt VALUES ('a', 50), (E'O''Brien', 50);
+SELECT guard('h.htxt', 'bal');
+CREATE TABLE h.hplain (id int PRIMARY KEY, bal bigint NOT NULL);
+INSERT INTO h.hplain VALUES (1, 100), (2, 100);
+\set money 'SELECT (SELECT sum(bal) FROM h.hacc) + (SELECT sum(bal) FROM h.hn2) + (SELECT sum(bal) FROM h.hun) + (SELECT sum(bal) FROM h.hcap) + (SELECT sum(bal) FROM h.htxt) + (SELECT COALESCE(sum(amount), 0) FROM transfer_guard_hold WHERE state = ''held'')'
+SELECT tgt.value(:'money') AS money_start \gset
+\set balances 'SELECT string_agg(bal::text, '','' ORDER BY id) FROM h.hacc'
+
+-- NULLs
+SELECT tgt.expect_kept('hold: NULL table is 22004', $$SELECT hold(NULL, 1, 2, 5)$$, '22004', :'money');
+SELECT tgt.expect_kept('hold: NULL from_key is 22004', $$SELECT hold('h.hacc', NULL, 2, 5)$$, '22004', :'money');
+SELECT tgt.expect_kept('hold: NULL to_key is 22004', $$SELECT hold('h.hacc', 1, NULL, 5)$$, '22004', :'money');
+SELECT tgt.expect_kept('hold: NULL amount is 22004', $$SELECT hold('h.hacc', 1, 2, NULL)$$, '22004', :'money');
+SELECT tgt.expect_kept('hold: NULL keys of the text overload are 22004', $$SELECT hold('h.hacc', '1', NULL::text, 5)$$, '22004', :'money');
+SELECT tgt.expect_kept('hold: all NULL is 22004', $$SELECT hold(NULL, NULL::bigint, NULL::bigint, NULL)$$, '22004', :'money');
+SELECT tgt.expect_kept('hold: NULL balance_column, to_table, to_column, expires_in and idempotency_key mean the defaults',
+	$$SELECT hold('h.hacc', 1, 2, 5, balance_column => NULL, to_table => NULL, to_column => NULL, expires_in => NULL, idempotency_key => NULL)$$,
+	'00000', :'money');
+SELECT hold_id AS h_null_defaults FROM transfer_guard_holds ORDER BY hold_id DESC LIMIT 1 \gset
+SELECT tgt.is('hold: a NULL expires_in is a hold that never expires',
+	(SELECT expires_at IS NULL AND state = 'held' FROM transfer_guard_holds WHERE hold_id = :h_null_defaults), true);
+SELECT tgt.expect_kept('capture: NULL hold_id is 22004', $$SELECT capture(NULL)$$, '22004', :'money');
+SELECT tgt.expect_kept('capture: NULL hold_id with an amount is 22004', $$SELECT capture(NULL, 5)$$, '22004', :'money');
+SELECT tgt.expect_kept('try_capture: NULL hold_id is 22004, an error and not a status', $$SELECT try_capture(NULL)$$, '22004', :'money');
+SELECT tgt.expect_kept('release: NULL hold_id is 22004', $$SELECT release(NULL)$$, '22004', :'money');
+SELECT tgt.expect_kept('capture: a NULL amount captures it all', format('SELECT capture(%s, NULL)', :h_null_defaults), '00000', :'money');
+SELECT tgt.is('capture: ... all of it', (SELECT format('%s %s', state, captured) FROM transfer_guard_holds WHERE hold_id = :h_null_defaults), 'captured 5');
+SELECT tgt.is('NULLs: the balances are as moved (5 from row 1 to row 2)', tgt.value(:'balances'), '95,105,100,100');
+
+-- amounts
+SELECT tgt.expect_kept('hold: amount 0 is 22023', $$SELECT hold('h.hacc', 1, 2, 0)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: amount -0 is 22023', $$SELECT hold('h.hacc', 1, 2, '-0'::numeric)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: amount -0.000 is 22023', $$SELECT hold('h.hacc', 1, 2, -0.000)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: amount -1 is 22023', $$SELECT hold('h.hacc', 1, 2, -1)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: amount NaN is 22023', $$SELECT hold('h.hacc', 1, 2, 'NaN')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: amount Infinity is ' || :'inf_state', $$SELECT hold('h.hacc', 1, 2, 'Infinity')$$, :'inf_state', :'money');
+SELECT tgt.expect_kept('hold: amount -Infinity is ' || :'inf_state', $$SELECT hold('h.hacc', 1, 2, '-Infinity')$$, :'inf_state', :'money');
+SELECT tgt.expect_kept('hold: amount 0.5 for a bigint column is 22023', $$SELECT hold('h.hacc', 1, 2, 0.5)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: amount 1e-1000 for a bigint column is 22023', $$SELECT hold('h.hacc', 1, 2, 1e-1000)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: amount 1e1000 for a bigint column is 22003', $$SELECT hold('h.hacc', 1, 2, 1e1000)$$, '22003', :'money');
+SELECT tgt.expect_kept('hold: amount 9223372036854775808 for a bigint column is 22003', $$SELECT hold('h.hacc', 1, 2, 9223372036854775808)$$, '22003', :'money');
+SELECT tgt.expect_kept('hold: amount "abc" is 22P02', $$SELECT hold('h.hacc', 1, 2, 'abc')$$, '22P02', :'money');
+SELECT tgt.expect_kept('hold: more than the balance is 23514 (the floor is checked at once, as for a debit)', $$SELECT hold('h.hacc', 1, 2, 96)$$, '23514', :'money');
+SELECT tgt.expect_kept('hold: numeric(12,2): amount 0.001 is 22023', $$SELECT hold('h.hn2', 1, 2, 0.001)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: a scale the source keeps but the destination numeric(12,2) does not is 22023',
+	$$SELECT hold('h.hun', 1, 2, 0.001, to_table => 'h.hn2')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: a scale the destination keeps but the source numeric(12,2) does not is 22023',
+	$$SELECT hold('h.hn2', 1, 1, 0.001, to_table => 'h.hun')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: a fraction to a bigint destination is 22023',
+	$$SELECT hold('h.hun', 1, 1, 0.5, to_table => 'h.hacc')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: unconstrained numeric: amount 1e1000 is held (no floor)', $$SELECT hold('h.hun', 1, 2, 1e1000)$$, '00000', :'money');
+SELECT hold_id AS h_huge FROM transfer_guard_holds ORDER BY hold_id DESC LIMIT 1 \gset
+SELECT tgt.expect_kept('hold: unconstrained numeric: amount 1e-1000 is held', $$SELECT hold('h.hun', 1, 2, 1e-1000)$$, '00000', :'money');
+SELECT hold_id AS h_tiny FROM transfer_guard_holds ORDER BY hold_id DESC LIMIT 1 \gset
+SELECT tgt.ok('hold: both amounts are held exactly',
+	(SELECT array_agg(amount ORDER BY hold_id) = ARRAY[1e1000, 1e-1000] FROM transfer_guard_holds WHERE hold_id IN (:h_huge, :h_tiny)));
+SELECT tgt.expect_kept('release: 1e1000 comes back', format('SELECT release(%s)', :h_huge), '00000', :'money');
+SELECT tgt.expect_kept('capture: 1e-1000 is captured', format('SELECT capture(%s)', :h_tiny), '00000', :'money');
+SELECT tgt.ok('unconstrained numeric: the balances are exact to 1e-1000',
+	(SELECT array_agg(bal ORDER BY id) = ARRAY[100 - 1e-1000, 100 + 1e-1000] FROM h.hun));
+
+-- keys
+SELECT tgt.expect_kept('hold: the same row twice is 22023', $$SELECT hold('h.hacc', 1, 1, 5)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: the same row through the text overload is 22023', $$SELECT hold('h.hacc', '1', '1', 5)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: the same row as 1 and 1.0 is 22023', $$SELECT hold('h.hacc', 1::numeric, 1.0, 5)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: the same row with to_table naming the same table is 22023', $$SELECT hold('h.hacc', 1, 1, 5, to_table => 'h.hacc')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: a source that matches no row is P0002', $$SELECT hold('h.hacc', 9, 2, 5)$$, 'P0002', :'money');
+SELECT tgt.expect_kept('hold: a destination that matches no row is P0002', $$SELECT hold('h.hacc', 1, 9, 5)$$, 'P0002', :'money');
+SELECT tgt.expect_kept('hold: a destination in another table that matches no row is P0002', $$SELECT hold('h.hacc', 1, 9, 5, to_table => 'h.hcap')$$, 'P0002', :'money');
+SELECT tgt.expect_kept('hold: key "abc" for a bigint key is 22P02', $$SELECT hold('h.hacc', 'abc', '2', 5)$$, '22P02', :'money');
+SELECT tgt.expect_kept('hold: key boolean for a bigint key is 42804', $$SELECT hold('h.hacc', true, false, 5)$$, '42804', :'money');
+SELECT tgt.expect_kept('hold: key uuid for a bigint key is 42804',
+	$$SELECT hold('h.hacc', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid, 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid, 5)$$, '42804', :'money');
+SELECT tgt.expect_kept('hold: key numeric 1.5 for a bigint key is 22023', $$SELECT hold('h.hacc', 1.5, 2.5, 5)$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: key 9223372036854775808 for a bigint key is 22003', $$SELECT hold('h.hacc', '9223372036854775808', '1', 5)$$, '22003', :'money');
+SELECT tgt.expect_kept('hold: a destination key of another type than the source key, as text', $$SELECT hold('h.hacc', '2', 'a', 5, to_table => 'h.htxt')$$, '00000', :'money');
+SELECT tgt.expect_kept('hold: a text key with a quote', $$SELECT hold('h.htxt', E'O''Brien', 'a', 5)$$, '00000', :'money');
+SELECT tgt.expect_kept('hold: an unguarded destination table is 55000', $$SELECT hold('h.hacc', 1, 1, 5, to_table => 'h.hplain')$$, '55000', :'money');
+SELECT tgt.expect_kept('hold: a destination table that does not exist is 42P01', $$SELECT hold('h.hacc', 1, 1, 5, to_table => 'h.nope')$$, '42P01', :'money');
+SELECT tgt.expect_kept('hold: an unguarded destination column is 55000', $$SELECT hold('h.hacc', 1, 2, 5, to_column => 'id')$$, '55000', :'money');
+SELECT tgt.expect_kept('hold: an unguarded source column is 55000', $$SELECT hold('h.hacc', 1, 2, 5, balance_column => 'nope')$$, '55000', :'money');
+SELECT tgt.expect_kept('hold: an unguarded source table is 55000', $$SELECT hold('h.hplain', 1, 2, 5)$$, '55000', :'money');
+
+-- intervals
+SELECT tgt.expect_kept('hold: expires_in 0 is 22023', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => '0')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: expires_in -1 day is 22023', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => '-1 day')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: expires_in -1 microsecond is 22023', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => '-00:00:00.000001')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: expires_in 1 day -24 hours is 22023', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => '1 day -24 hours')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: expires_in 1 month -40 days is 22023', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => '1 month -40 days')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: expires_in of half a microsecond (0 once read) is 22023', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => make_interval(secs => 0.0000004))$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: expires_in infinity is ' || :'interval_inf_state', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => 'infinity')$$, :'interval_inf_state', :'money');
+SELECT tgt.expect_kept('hold: expires_in -infinity is ' || :'interval_inf_state', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => '-infinity')$$, :'interval_inf_state', :'money');
+SELECT tgt.value(:'money') AS money_before \gset
+SELECT s.state AS far_state, COALESCE(s.msg, '') AS far_msg
+  FROM tgt.state_of($$SELECT hold('h.hacc', 1, 2, 5, expires_in => '178000000 years')$$) s \gset
+SELECT tgt.ok('hold: an expiry beyond the range of timestamps is refused (22023, or 22008 from the timestamp arithmetic), and nothing moves',
+	:'far_state' IN ('22023', '22008') AND tgt.value(:'money')::numeric = :'money_before'::numeric,
+	format('%s %s; money before %s, after %s', :'far_state', :'far_msg', :'money_before', tgt.value(:'money')));
+SELECT tgt.expect_kept('hold: expires_in 290000 years is within range', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => '290000 years')$$, '00000', :'money');
+SELECT tgt.expect_kept('hold: expires_in of an interval type is required (an integer matches no function, 42883)', $$SELECT hold('h.hacc', 1, 2, 5, expires_in => 5)$$, '42883', :'money');
+SELECT tgt.ok('intervals: the refused calls moved nothing; two holds of 5 are open',
+	tgt.value(:'balances') = '90,100,100,100' AND (SELECT count(*) = 2 AND sum(amount) = 10 FROM transfer_guard_holds
+		WHERE state = 'held' AND from_table = 'h.hacc'::regclass),
+	tgt.value(:'balances'));
+
+-- idempotency keys: hold() and transfer() share one namespace per role
+SELECT tgt.expect_kept('hold: the empty idempotency key is 22023', $$SELECT hold('h.hacc', 3, 4, 5, idempotency_key => '')$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: an idempotency key of 1001 bytes is 22023', $$SELECT hold('h.hacc', 3, 4, 5, idempotency_key => repeat('k', 1001))$$, '22023', :'money');
+SELECT tgt.expect_kept('hold: with an idempotency key', $$SELECT hold('h.hacc', 3, 4, 5, expires_in => '1 hour', idempotency_key => 'hk-1')$$, '00000', :'money');
+SELECT hold_id AS hk1, from_balance AS hk1_balance FROM hold('h.hacc', 3, 4, 5, expires_in => '1 hour', idempotency_key => 'hk-1') \gset
+SELECT tgt.is('hold: the replay returns the first hold_id and from_balance',
+	(SELECT format('%s %s', hold_id, from_balance) FROM hold('h.hacc', 3, 4, 5, expires_in => '1 hour', idempotency_key => 'hk-1')),
+	(SELECT format('%s 95', max(hold_id)) FROM transfer_guard_holds));
+SELECT tgt.expect_kept('hold: the replay through the text overload with the same keys is the same request',
+	$$SELECT hold('h.hacc', '3', '4', 5, expires_in => '1 hour', idempotency_key => 'hk-1')$$, '00000', :'money');
+SELECT tgt.expect_kept('hold: the replay with an equal expiry spelled otherwise is the same request',
+	$$SELECT hold('h.hacc', 3, 4, 5, expires_in => '60 minutes', idempotency_key => 'hk-1')$$, '00000', :'money');
+SELECT tgt.is('hold: the replays placed no other hold and moved nothing',
+	(SELECT format('%s %s', count(*), tgt.value(:'balances')) FROM transfer_guard_holds WHERE from_table = 'h.hacc'::regclass AND from_key = '3'),
+	'1 90,100,95,100');
+SELECT tgt.expect_kept('hold: the same key with another amount is TG001', $$SELECT hold('h.hacc', 3, 4, 6, expires_in => '1 hour', idempotency_key => 'hk-1')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('hold: the same key with another expires_in is TG001', $$SELECT hold('h.hacc', 3, 4, 5, expires_in => '2 hours', idempotency_key => 'hk-1')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('hold: the same key without expires_in is TG001', $$SELECT hold('h.hacc', 3, 4, 5, idempotency_key => 'hk-1')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('hold: the same key with another destination is TG001', $$SELECT hold('h.hacc', 3, 2, 5, expires_in => '1 hour', idempotency_key => 'hk-1')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('transfer: a hold''s key is TG001', $$SELECT transfer('h.hacc', 3, 4, 5, idempotency_key => 'hk-1')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('try_transfer: a hold''s key is TG001, not a replay', $$SELECT try_transfer('h.hacc', 3, 4, 5, idempotency_key => 'hk-1')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('transfer_batch: a hold''s key is TG001',
+	$$SELECT transfer_batch('[{"from_table": "h.hacc", "from_key": 3, "to_key": 4, "amount": 5}]', idempotency_key => 'hk-1')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('transfer: with a key', $$SELECT transfer('h.hacc', 4, 3, 1, idempotency_key => 'tk-1')$$, '00000', :'money');
+SELECT tgt.expect_kept('hold: a transfer''s key is TG001', $$SELECT hold('h.hacc', 4, 3, 1, idempotency_key => 'tk-1')$$, 'TG001', :'money');
+SELECT tgt.expect_kept('capture: the keyed hold', format('SELECT capture(%s, 2)', :hk1), '00000', :'money');
+SELECT tgt.is('hold: a replay after the capture returns the hold as placed, and moves nothing',
+	(SELECT format('%s %s %s', hold_id, from_balance, tgt.value(:'balances'))
+	   FROM hold('h.hacc', 3, 4, 5, expires_in => '1 hour', idempotency_key => 'hk-1')),
+	format('%s 95 90,100,99,101', :hk1));
+
+-- hold ids that are no hold
+SELECT max(transfer_id) AS plain_transfer FROM transfer_guard_journal WHERE kind = 'transfer' \gset
+SELECT tgt.expect_kept('capture: hold -1 is P0002', $$SELECT capture(-1)$$, 'P0002', :'money');
+SELECT tgt.expect_kept('capture: hold 0 is P0002', $$SELECT capture(0)$$, 'P0002', :'money');
+SELECT tgt.expect_kept('capture: hold 9223372036854775807 is P0002', $$SELECT capture(9223372036854775807)$$, 'P0002', :'money');
+SELECT tgt.expect_kept('capture: hold -9223372036854775808 is P0002', $$SELECT capture(-9223372036854775808)$$, 'P0002', :'money');
+SELECT tgt.expect_kept('capture: the id of a transfer is no hold (P0002)', format('SELECT capture(%s)', :plain_transfer), 'P0002', :'money');
+SELECT tgt.expect_kept('release: the id of a transfer is no hold (P0002)', format('SELECT release(%s)', :plain_transfer), 'P0002', :'money');
+SELECT tgt.expect_kept('release: hold -1 is P0002', $$SELECT release(-1)$$, 'P0002', :'money');
+SELECT tgt.is('try_capture: hold -1 is not_found, without ids or balances',
+	(SELECT format('%s %s %s %s', status, transfer_id, from_balance, to_balance) FROM try_capture(-1)), 'not_found   ');
+SELECT tgt.expect_kept('capture: a hold id as a fraction matches no function (42883)', $$SELECT capture(1.5)$$, '42883', :'money');
+SELECT tgt.expect_kept('capture: a hold id as text "abc" is 22P02', $$SELECT capture('abc')$$, '22P02', :'money');
+
+-- capture amounts
+SELECT hold_id AS hc FROM hold('h.hacc', 4, 1, 10) \gset
+SELECT tgt.expect_kept('capture: amount 0 is 22023', format('SELECT capture(%s, 0)', :hc), '22023', :'money');
+SELECT tgt.expect_kept('capture: amount -1 is 22023', format('SELECT capture(%s, -1)', :hc), '22023', :'money');
+SELECT tgt.expect_kept('capture: amount -0 is 22023', format('SELECT capture(%s, ''-0'')', :hc), '22023', :'money');
+SELECT tgt.expect_kept('capture: amount NaN is 22023', format('SELECT capture(%s, ''NaN'')', :hc), '22023', :'money');
+SELECT tgt.expect_kept('capture: amount Infinity is ' || :'inf_state', format('SELECT capture(%s, ''Infinity'')', :hc), :'inf_state', :'money');
+SELECT tgt.expect_kept('capture: amount above the hold is 22023', format('SELECT capture(%s, 11)', :hc), '22023', :'money');
+SELECT tgt.expect_kept('capture: amount 1e1000 is 22023', format('SELECT capture(%s, 1e1000)', :hc), '22023', :'money');
+SELECT tgt.expect_kept('capture: amount 0.5 for a bigint column is 22023', format('SELECT capture(%s, 0.5)', :hc), '22023', :'money');
+SELECT tgt.expect_kept('capture: amount 1e-1000 for a bigint column is 22023', format('SELECT capture(%s, 1e-1000)', :hc), '22023', :'money');
+SELECT tgt.expect_kept('try_capture: amount 0 is 22023, an error and not a status', format('SELECT try_capture(%s, 0)', :hc), '22023', :'money');
+SELECT tgt.is('try_capture: amount above the hold is exceeds_hold',
+	(SELECT status FROM try_capture(:hc, 10.5)), 'exceeds_hold');
+SELECT tgt.is('capture amounts: the hold is open and holds 10', (SELECT format('%s %s', state, amount) FROM transfer_guard_holds WHERE hold_id = :hc), 'held 10');
+SELECT tgt.is('capture: a part moves to the destination, the rest back to the source',
+	(SELECT format('%s %s', from_balance, to_balance) FROM capture(:hc, 3)), '98 93');
+SELECT tgt.is('capture: ... and the balances are so', tgt.value(:'balances'), '93,100,99,98');
+SELECT tgt.expect_kept('capture: a second capture is TG002', format('SELECT capture(%s)', :hc), 'TG002', :'money');
+SELECT tgt.expect_kept('release: a captured hold is TG002', format('SELECT release(%s)', :hc), 'TG002', :'money');
+SELECT tgt.is('try_capture: a captured hold is captured, with the capture''s transfer_id',
+	(SELECT format('%s %s', status, transfer_id = (SELECT transfer_id FROM transfer_guard_holds WHERE hold_id = :hc)) FROM try_capture(:hc)),
+	'captured t');
+
+-- released holds
+SELECT hold_id AS hr FROM hold('h.hacc', 4, 1, 10) \gset
+SELECT tgt.is('release: gives it all back and returns the source''s balance', (SELECT release(:hr)), 98::numeric);
+SELECT tgt.expect_kept('release: a second release is TG003', format('SELECT release(%s)', :hr), 'TG003', :'money');
+SELECT tgt.expect_kept('capture: a released hold is TG003', format('SELECT capture(%s)', :hr), 'TG003', :'money');
+SELECT tgt.is('try_capture: a released hold is released', (SELECT status FROM try_capture(:hr)), 'released');
+
+-- expired holds
+SELECT hold_id AS he1 FROM hold('h.hacc', 4, 1, 1, expires_in => '00:00:00.000001') \gset
+SELECT hold_id AS he2 FROM hold('h.hacc', 4, 1, 2, expires_in => '00:00:00.000001') \gset
+SELECT hold_id AS he3 FROM hold('h.hacc', 4, 1, 3, expires_in => '00:00:00.000001') \gset
+SELECT hold_id AS he4 FROM hold('h.hacc', 4, 1, 4, expires_in => '00:00:00.000001') \gset
+SELECT pg_sleep(0.01) \g /dev/null
+SELECT tgt.expect_kept('capture: a hold past its expiry is TG004', format('SELECT capture(%s)', :he1), 'TG004', :'money');
+SELECT tgt.is('capture: ... and, its error undoing everything, the hold is still open', (SELECT state FROM transfer_guard_holds WHERE hold_id = :he1), 'held');
+SELECT tgt.expect_kept('capture: a part of a hold past its expiry is TG004', format('SELECT capture(%s, 1)', :he1), 'TG004', :'money');
+SELECT tgt.is('try_capture: a hold past its expiry is expired', (SELECT status FROM try_capture(:he1)), 'expired');
+SELECT tgt.is('try_capture: ... and released, as expired', (SELECT format('%s %s', state, captured) FROM transfer_guard_holds WHERE hold_id = :he1), 'expired ');
+SELECT tgt.is('try_capture: an expired hold stays expired', (SELECT status FROM try_capture(:he1)), 'expired');
+SELECT tgt.expect_kept('capture: an expired hold is TG004', format('SELECT capture(%s)', :he1), 'TG004', :'money');
+SELECT tgt.expect_kept('release: an expired hold is TG004', format('SELECT release(%s)', :he1), 'TG004', :'money');
+SELECT tgt.expect_kept('release: a hold past its expiry is released, as expired, without an error', format('SELECT release(%s)', :he2), '00000', :'money');
+SELECT tgt.is('release: ... as expired', (SELECT state FROM transfer_guard_holds WHERE hold_id = :he2), 'expired');
+SELECT tgt.expect_kept('release_expired: releases the holds past their expiry', 'SELECT release_expired()', '00000', :'money');
+SELECT tgt.is('release_expired: ... both of them, as expired',
+	(SELECT string_agg(state, ',' ORDER BY hold_id) FROM transfer_guard_holds WHERE hold_id IN (:he3, :he4)), 'expired,expired');
+SELECT tgt.is('release_expired: again, there is none left', (SELECT release_expired()), 0::bigint);
+SELECT tgt.is('expiry: every amount came back', tgt.value(:'balances'), '93,100,99,98');
+
+-- the destination's ceiling is checked at the capture
+SELECT hold_id AS hl FROM hold('h.hacc', 4, 2, 10, to_table => 'h.hcap') \gset
+SELECT tgt.expect_kept('capture: above the destination''s ceiling is 23514', format('SELECT capture(%s)', :hl), '23514', :'money');
+SELECT tgt.is('try_capture: above the destination''s ceiling is limit_exceeded, no transfer, the destination''s current balance',
+	(SELECT format('%s %s %s', status, transfer_id, to_balance) FROM try_capture(:hl)), 'limit_exceeded  95');
+SELECT tgt.is('try_capture: ... and the hold stays open', (SELECT state FROM transfer_guard_holds WHERE hold_id = :hl), 'held');
+SELECT tgt.expect_kept('capture: up to the ceiling, the rest back', format('SELECT capture(%s, 5)', :hl), '00000', :'money');
+SELECT tgt.is('capture: ... so', (SELECT format('%s %s', (SELECT bal FROM h.hacc WHERE id = 4), (SELECT bal FROM h.hcap WHERE id = 2))), '93 100');
+
+-- through statements rather than the row path
+SET transfer_guard.row_path = off;
+SELECT hold_id AS hs FROM hold('h.hn2', 1, 2, 0.75) \gset
+SELECT tgt.expect_kept('row_path off: a partial capture', format('SELECT capture(%s, 0.25)', :hs), '00000', :'money');
+RESET transfer_guard.row_path;
+SELECT tgt.is('row_path off: the balances', (SELECT string_agg(bal::text, ',' ORDER BY id) FROM h.hn2), '99.75,100.25');
+
+-- open holds keep their column guarded and their table in place
+CREATE TABLE h.hdrop (id int PRIMARY KEY, bal bigint NOT NULL, other int);
+INSERT INTO h.hdrop VALUES (1, 100), (2, 100);
+SELECT guard('h.hdrop', 'bal');
+SELECT hold_id AS hd FROM hold('h.hdrop', 1, 2, 10) \gset
+SELECT tgt.expect('open holds: unguard is 55000', $$SELECT unguard('h.hdrop', 'bal')$$, '55000');
+SELECT tgt.expect('open holds: DROP TABLE is 2BP01', $$DROP TABLE h.hdrop$$, '2BP01');
+SELECT tgt.expect('open holds: DROP COLUMN of the balance is 2BP01', $$ALTER TABLE h.hdrop DROP COLUMN bal$$, '2BP01');
+SELECT tgt.expect('open holds: DROP SCHEMA ... CASCADE is 2BP01', $$DROP SCHEMA h CASCADE$$, '2BP01');
+SELECT tgt.expect('open holds: another column may go', $$ALTER TABLE h.hdrop DROP COLUMN other$$, '00000');
+SELECT tgt.expect_kept('open holds: the hold is released', format('SELECT release(%s)', :hd), '00000',
+	$$SELECT sum(bal) + (SELECT COALESCE(sum(amount) FILTER (WHERE state = 'held'), 0) FROM transfer_guard_holds WHERE from_table = 'h.hdrop'::regclass) FROM h.hdrop$$);
+SELECT tgt.expect('open holds: once released, DROP TABLE works', $$DROP TABLE h.hdrop$$, '00000');
+
+SELECT tgt.ok('holds: the balances plus the open holds are what they were', tgt.value(:'money')::numeric = :'money_start'::numeric, tgt.value(:'money'));
+SELECT tgt.is('holds: the open holds left are released', (SELECT count(release(hold_id)) FROM transfer_guard_holds WHERE state = 'held'), 3::bigint);
+SELECT tgt.ok('holds: then the balances alone are what they were', tgt.value(:'money')::numeric = :'money_start'::numeric, tgt.value(:'money'));
+SELECT tgt.ok('holds: the journal tells each hold''s story (a hold row, then rows out of it for as much once closed)',
+	NOT EXISTS (SELECT FROM transfer_guard_holds h
+		 WHERE (SELECT sum(amount) FROM transfer_guard_journal j WHERE j.hold_id = h.hold_id AND j.kind = 'hold') IS DISTINCT FROM h.amount
+			OR COALESCE((SELECT sum(amount) FROM transfer_guard_journal j WHERE j.hold_id = h.hold_id AND j.kind <> 'hold'), 0)
+			   <> CASE WHEN h.state = 'held' THEN 0 ELSE h.amount END));
+
+-- ---------------------------------------------------------------------------
 -- Read-only transactions
 -- ---------------------------------------------------------------------------
 BEGIN READ ONLY;
@@ -462,6 +728,11 @@ SELECT tgt.expect('read-only: transfer is 25006', $$SELECT transfer('h.acc', 1, 
 SELECT tgt.expect('read-only: transfer_batch is 25006', $$SELECT transfer_batch('[]')$$, '25006');
 SELECT tgt.expect('read-only: guard is 25006', $$SELECT guard('h.acc', 'bal')$$, '25006');
 SELECT tgt.expect('read-only: unguard is 25006', $$SELECT unguard('h.acc', 'bal')$$, '25006');
+SELECT tgt.expect('read-only: hold is 25006', $$SELECT hold('h.hacc', 1, 2, 1)$$, '25006');
+SELECT tgt.expect('read-only: capture is 25006', format('SELECT capture(%s)', :h_null_defaults), '25006');
+SELECT tgt.expect('read-only: try_capture is 25006', 'SELECT try_capture(-1)', '25006');
+SELECT tgt.expect('read-only: release is 25006', format('SELECT release(%s)', :h_null_defaults), '25006');
+SELECT tgt.expect('read-only: release_expired is 25006', 'SELECT release_expired()', '25006');
 COMMIT;
 
 -- ---------------------------------------------------------------------------

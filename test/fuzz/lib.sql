@@ -158,6 +158,29 @@ BEGIN
 END;
 $$;
 
+-- The statement ends with SQLSTATE want, and a query counting the money
+-- (first column of its first row) gives the same value after it as before:
+-- a refused call moves nothing, and a step of a hold keeps the balances
+-- plus the open holds as they were.
+CREATE FUNCTION tgt.expect_kept(claim text, stmt text, want text, money text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	before numeric;
+	after numeric;
+	r record;
+BEGIN
+	EXECUTE money INTO before;
+	r := tgt.state_of(stmt);
+	EXECUTE money INTO after;
+	RETURN tgt.line(r.state OPERATOR(pg_catalog.=) want
+			AND COALESCE(before OPERATOR(pg_catalog.=) after, before IS NULL AND after IS NULL), claim,
+		pg_catalog.format(E'statement: %s\nwant SQLSTATE %s, got %s%s\nmoney before %s, after %s',
+			stmt, want, r.state, COALESCE(': ' OPERATOR(pg_catalog.||) r.msg, ''),
+			before, after));
+END;
+$$;
+
 -- The result of a query as one text value (first column of the first row).
 CREATE FUNCTION tgt.value(query text) RETURNS text
 LANGUAGE plpgsql AS $$

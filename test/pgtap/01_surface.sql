@@ -11,7 +11,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS transfer_guard;
 
-SELECT plan(184);
+SELECT plan(231);
 
 -- the extension as a whole ------------------------------------------------
 
@@ -19,8 +19,8 @@ SELECT has_extension('transfer_guard', 'extension transfer_guard is installed');
 
 SELECT is(
 	(SELECT extversion FROM pg_extension WHERE extname = 'transfer_guard'),
-	'1.4',
-	'CREATE EXTENSION transfer_guard installs version 1.4');
+	'1.5',
+	'CREATE EXTENSION transfer_guard installs version 1.5');
 
 SELECT ok(
 	NOT (SELECT extrelocatable FROM pg_extension WHERE extname = 'transfer_guard'),
@@ -69,7 +69,15 @@ SELECT set_eq(
 		'function settle(regclass)',
 		'function transfer_guard_contention_rows()',
 		'view transfer_guard_contention',
-		'function transfer_guard_contention_reset()'],
+		'function transfer_guard_contention_reset()',
+		'table transfer_guard_hold',
+		'view transfer_guard_holds',
+		'function hold(regclass,anycompatible,anycompatible,numeric,name,regclass,name,interval,text)',
+		'function hold(regclass,text,text,numeric,name,regclass,name,interval,text)',
+		'function capture(bigint,numeric)',
+		'function try_capture(bigint,numeric)',
+		'function release(bigint)',
+		'function release_expired()'],
 	'extension transfer_guard installs exactly these objects');
 
 SELECT set_eq(
@@ -83,8 +91,9 @@ SELECT set_eq(
 		'transfer_guard_settings',
 		'transfer_guard_hot',
 		'transfer_guard_pending',
-		'transfer_guard_slots'],
-	'pg_dump dumps exactly the registry, the transfer id sequence, the journal, the idempotency keys, the settings, the hot rows, the pending credits and the slots');
+		'transfer_guard_slots',
+		'transfer_guard_hold'],
+	'pg_dump dumps exactly the registry, the transfer id sequence, the journal, the idempotency keys, the settings, the hot rows, the pending credits, the slots and the holds');
 SELECT ok(
 	(SELECT bool_and(c = '') FROM pg_extension, unnest(extcondition) AS c
 	  WHERE extname = 'transfer_guard'),
@@ -407,8 +416,8 @@ SELECT columns_are('transfer_guard_journal',
 		  'from_table', 'from_column', 'from_key',
 		  'to_table', 'to_column', 'to_key',
 		  'amount', 'from_balance', 'to_balance',
-		  'caller', 'txid', 'idempotency_key'],
-	'table transfer_guard_journal has exactly the columns transfer_id, batch_id, leg, created_at, from_table, from_column, from_key, to_table, to_column, to_key, amount, from_balance, to_balance, caller, txid, idempotency_key');
+		  'caller', 'txid', 'idempotency_key', 'hold_id', 'kind'],
+	'table transfer_guard_journal has exactly the columns transfer_id, batch_id, leg, created_at, from_table, from_column, from_key, to_table, to_column, to_key, amount, from_balance, to_balance, caller, txid, idempotency_key, hold_id, kind');
 -- (pg_get_expr's text inherits the "C" collation of pg_attrdef.adbin; it is
 -- compared with plain literals, hence the COLLATE)
 SELECT results_eq(
@@ -424,19 +433,65 @@ SELECT results_eq(
 		('batch_id', 'bigint', false, NULL),
 		('leg', 'integer', true, NULL),
 		('created_at', 'timestamp with time zone', true, 'now()'),
-		('from_table', 'regclass', true, NULL),
-		('from_column', 'name', true, NULL),
-		('from_key', 'text', true, NULL),
-		('to_table', 'regclass', true, NULL),
-		('to_column', 'name', true, NULL),
-		('to_key', 'text', true, NULL),
+		('from_table', 'regclass', false, NULL),
+		('from_column', 'name', false, NULL),
+		('from_key', 'text', false, NULL),
+		('to_table', 'regclass', false, NULL),
+		('to_column', 'name', false, NULL),
+		('to_key', 'text', false, NULL),
 		('amount', 'numeric', true, NULL),
 		('from_balance', 'numeric', false, NULL),
 		('to_balance', 'numeric', false, NULL),
 		('caller', 'name', true, NULL),
 		('txid', 'xid8', true, NULL),
-		('idempotency_key', 'text', false, NULL)$$,
-	'transfer_guard_journal columns, in order, have these types, NOT NULL constraints and defaults');
+		('idempotency_key', 'text', false, NULL),
+		('hold_id', 'bigint', false, NULL),
+		('kind', 'text', true, '''transfer''::text')$$,
+	'transfer_guard_journal columns, in order, have these types, NOT NULL constraints and defaults (1.5: a step of a hold has no source or no destination)');
+SELECT is(
+	(SELECT pg_get_constraintdef(oid) FROM pg_constraint
+	  WHERE conrelid = 'transfer_guard_journal'::regclass AND conname = 'transfer_guard_journal_kind'),
+	'CHECK (((kind = ANY (ARRAY[''transfer''::text, ''hold''::text, ''capture''::text, ''release''::text, ''expire''::text]))'
+	' AND ((hold_id IS NULL) = (kind = ''transfer''::text))'
+	' AND ((from_table IS NULL) = (kind <> ALL (ARRAY[''transfer''::text, ''hold''::text])))'
+	' AND ((to_table IS NULL) = (kind = ''hold''::text))))',
+	'constraint transfer_guard_journal_kind: the five kinds; a hold_id exactly on the steps of holds; no source exactly on capture, release and expire rows; no destination exactly on hold rows');
+SELECT throws_ok(
+	$$INSERT INTO transfer_guard_journal (transfer_id, leg, from_table, from_column, from_key, to_table, to_column, to_key, amount, caller, txid, kind)
+	  VALUES (-1, 1, 'pg_class', 'x', '1', 'pg_class', 'x', '2', 1, current_user, pg_current_xact_id(), 'refund')$$,
+	'23514', NULL,
+	'the journal refuses a kind that is not one of the five (23514)');
+SELECT throws_ok(
+	$$INSERT INTO transfer_guard_journal (transfer_id, leg, from_table, from_column, from_key, to_table, to_column, to_key, amount, caller, txid, hold_id)
+	  VALUES (-1, 1, 'pg_class', 'x', '1', 'pg_class', 'x', '2', 1, current_user, pg_current_xact_id(), 7)$$,
+	'23514', NULL,
+	'the journal refuses a transfer row with a hold_id (23514)');
+SELECT throws_ok(
+	$$INSERT INTO transfer_guard_journal (transfer_id, leg, from_table, from_column, from_key, to_table, to_column, to_key, amount, caller, txid, hold_id, kind)
+	  VALUES (-1, 1, 'pg_class', 'x', '1', 'pg_class', 'x', '2', 1, current_user, pg_current_xact_id(), -1, 'hold')$$,
+	'23514', NULL,
+	'the journal refuses a hold row with a destination (23514)');
+SELECT throws_ok(
+	$$INSERT INTO transfer_guard_journal (transfer_id, leg, from_table, from_column, from_key, to_table, to_column, to_key, amount, caller, txid, hold_id, kind)
+	  VALUES (-2, 1, 'pg_class', 'x', '1', 'pg_class', 'x', '2', 1, current_user, pg_current_xact_id(), -1, 'capture')$$,
+	'23514', NULL,
+	'the journal refuses a capture row with a source (23514)');
+SELECT throws_ok(
+	$$INSERT INTO transfer_guard_journal (transfer_id, leg, to_table, to_column, to_key, amount, caller, txid, hold_id, kind)
+	  VALUES (-3, 1, 'pg_class', 'x', '2', 1, current_user, pg_current_xact_id(), NULL, 'release')$$,
+	'23514', NULL,
+	'the journal refuses a release row without a hold_id (23514)');
+SELECT throws_ok(
+	$$INSERT INTO transfer_guard_journal (transfer_id, leg, from_table, from_column, from_key, amount, caller, txid)
+	  VALUES (-4, 1, 'pg_class', 'x', '1', 1, current_user, pg_current_xact_id())$$,
+	'23514', NULL,
+	'the journal refuses a transfer row without a destination (23514)');
+SELECT lives_ok(
+	$$INSERT INTO transfer_guard_journal (transfer_id, leg, from_table, from_column, from_key, to_table, to_column, to_key, amount, caller, txid, hold_id, kind)
+	  VALUES (-5, 1, 'pg_class', 'x', '1', NULL, NULL, NULL, 1, current_user, pg_current_xact_id(), -5, 'hold'),
+	         (-6, 1, NULL, NULL, NULL, 'pg_class', 'x', '2', 1, current_user, pg_current_xact_id(), -5, 'expire'),
+	         (-7, 1, 'pg_class', 'x', '1', 'pg_class', 'x', '2', 1, current_user, pg_current_xact_id(), NULL, DEFAULT)$$,
+	'the journal takes a hold row without a destination, an expire row without a source, and a transfer row whose kind defaults to transfer');
 SELECT col_is_pk('transfer_guard_journal', 'transfer_id',
 	'a transfer id is journaled at most once: the journal key is transfer_id');
 SELECT indexes_are('transfer_guard_journal',
@@ -535,7 +590,7 @@ SELECT columns_are('transfer_journal',
 		  'from_table', 'from_column', 'from_key',
 		  'to_table', 'to_column', 'to_key',
 		  'amount', 'from_balance', 'to_balance',
-		  'caller', 'txid', 'idempotency_key'],
+		  'caller', 'txid', 'idempotency_key', 'hold_id', 'kind'],
 	'view transfer_journal has exactly the columns of transfer_guard_journal');
 SELECT results_eq(
 	$$SELECT attname, format_type(atttypid, atttypmod)
@@ -713,6 +768,175 @@ SELECT ok(
 	(SELECT reloptions FROM pg_class WHERE oid = 'transfer_guard_hot_rows'::regclass)
 		@> ARRAY['security_barrier=true'],
 	'view transfer_guard_hot_rows is a security barrier (it filters by the caller''s table ownership)');
+
+-- holds (1.5) ------------------------------------------------------------------
+-- hold(), capture(), try_capture(), release() and release_expired() write
+-- (VOLATILE, PARALLEL UNSAFE), run with the caller's rights (SECURITY
+-- INVOKER: the table privileges, policies and triggers apply as to a
+-- transfer), are not strict (a NULL gets its error or its default meaning),
+-- are written in C, and are executable by PUBLIC.
+
+SELECT has_function('hold',
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'regclass', 'name', 'interval', 'text'],
+	'function hold(regclass, anycompatible, anycompatible, numeric, name, regclass, name, interval, text) exists');
+SELECT has_function('hold',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'regclass', 'name', 'interval', 'text'],
+	'function hold(regclass, text, text, numeric, name, regclass, name, interval, text) exists');
+SELECT has_function('capture', ARRAY['bigint', 'numeric'], 'function capture(bigint, numeric) exists');
+SELECT has_function('try_capture', ARRAY['bigint', 'numeric'], 'function try_capture(bigint, numeric) exists');
+SELECT has_function('release', ARRAY['bigint'], 'function release(bigint) exists');
+SELECT has_function('release_expired', ARRAY[]::text[], 'function release_expired() exists');
+SELECT is(
+	(SELECT pg_get_function_arguments(
+		'hold(regclass,anycompatible,anycompatible,numeric,name,regclass,name,interval,text)'::regprocedure)),
+	'tbl regclass, from_key anycompatible, to_key anycompatible, amount numeric, '
+	'balance_column name DEFAULT NULL::name, to_table regclass DEFAULT NULL::regclass, '
+	'to_column name DEFAULT NULL::name, expires_in interval DEFAULT NULL::interval, '
+	'idempotency_key text DEFAULT NULL::text, '
+	'OUT hold_id bigint, OUT from_balance numeric',
+	'hold(anycompatible keys) takes (tbl, from_key, to_key, amount, balance_column, to_table, to_column, expires_in, idempotency_key DEFAULT NULL) and returns (hold_id, from_balance)');
+SELECT is(
+	(SELECT pg_get_function_arguments(
+		'hold(regclass,text,text,numeric,name,regclass,name,interval,text)'::regprocedure)),
+	'tbl regclass, from_key text, to_key text, amount numeric, '
+	'balance_column name DEFAULT NULL::name, to_table regclass DEFAULT NULL::regclass, '
+	'to_column name DEFAULT NULL::name, expires_in interval DEFAULT NULL::interval, '
+	'idempotency_key text DEFAULT NULL::text, '
+	'OUT hold_id bigint, OUT from_balance numeric',
+	'hold(text keys) takes the same parameters and returns the same columns');
+SELECT is(
+	(SELECT pg_get_function_arguments('capture(bigint,numeric)'::regprocedure)),
+	'hold_id bigint, amount numeric DEFAULT NULL::numeric, '
+	'OUT transfer_id bigint, OUT from_balance numeric, OUT to_balance numeric',
+	'capture takes (hold_id, amount DEFAULT NULL) and returns (transfer_id, from_balance, to_balance)');
+SELECT is(
+	(SELECT pg_get_function_arguments('try_capture(bigint,numeric)'::regprocedure)),
+	'hold_id bigint, amount numeric DEFAULT NULL::numeric, '
+	'OUT status text, OUT transfer_id bigint, OUT from_balance numeric, OUT to_balance numeric',
+	'try_capture takes (hold_id, amount DEFAULT NULL) and returns (status, transfer_id, from_balance, to_balance)');
+SELECT is(
+	(SELECT pg_get_function_arguments('release(bigint)'::regprocedure)),
+	'hold_id bigint',
+	'release takes (hold_id)');
+SELECT function_returns('hold',
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'regclass', 'name', 'interval', 'text'],
+	'record', 'hold(regclass, anycompatible, ...) returns record');
+SELECT function_returns('hold',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'regclass', 'name', 'interval', 'text'],
+	'record', 'hold(regclass, text, ...) returns record');
+SELECT function_returns('capture', ARRAY['bigint', 'numeric'], 'record', 'capture(bigint, numeric) returns record');
+SELECT function_returns('try_capture', ARRAY['bigint', 'numeric'], 'record', 'try_capture(bigint, numeric) returns record');
+SELECT function_returns('release', ARRAY['bigint'], 'numeric', 'release(bigint) returns numeric (the source''s balance)');
+SELECT function_returns('release_expired', ARRAY[]::text[], 'bigint', 'release_expired() returns bigint (how many it released)');
+SELECT is(
+	(SELECT string_agg(format('%s %s %s %s %s %s', oid::regprocedure, provolatile, proparallel, prosecdef, proisstrict,
+			(SELECT lanname FROM pg_language WHERE oid = prolang)), '; ' ORDER BY oid::regprocedure::text)
+	   FROM pg_proc
+	  WHERE proname IN ('hold', 'capture', 'try_capture', 'release', 'release_expired')
+		AND pronamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'transfer_guard')),
+	'capture(bigint,numeric) v u f f c; '
+	'hold(regclass,anycompatible,anycompatible,numeric,name,regclass,name,interval,text) v u f f c; '
+	'hold(regclass,text,text,numeric,name,regclass,name,interval,text) v u f f c; '
+	'release(bigint) v u f f c; '
+	'release_expired() v u f f c; '
+	'try_capture(bigint,numeric) v u f f c',
+	'the six hold functions are volatile, parallel unsafe, security invoker, not strict, and written in C');
+SELECT function_privs_are('hold',
+	ARRAY['regclass', 'anycompatible', 'anycompatible', 'numeric', 'name', 'regclass', 'name', 'interval', 'text'],
+	'public', ARRAY['EXECUTE'], 'PUBLIC may execute hold(regclass, anycompatible, ...)');
+SELECT function_privs_are('hold',
+	ARRAY['regclass', 'text', 'text', 'numeric', 'name', 'regclass', 'name', 'interval', 'text'],
+	'public', ARRAY['EXECUTE'], 'PUBLIC may execute hold(regclass, text, ...)');
+SELECT function_privs_are('capture', ARRAY['bigint', 'numeric'], 'public', ARRAY['EXECUTE'],
+	'PUBLIC may execute capture(bigint, numeric)');
+SELECT function_privs_are('try_capture', ARRAY['bigint', 'numeric'], 'public', ARRAY['EXECUTE'],
+	'PUBLIC may execute try_capture(bigint, numeric)');
+SELECT function_privs_are('release', ARRAY['bigint'], 'public', ARRAY['EXECUTE'],
+	'PUBLIC may execute release(bigint)');
+SELECT function_privs_are('release_expired', ARRAY[]::text[], 'public', ARRAY['EXECUTE'],
+	'PUBLIC may execute release_expired()');
+
+-- the holds' table: written only by the extension, on the caller's behalf
+
+SELECT has_table('transfer_guard_hold', 'table transfer_guard_hold exists');
+SELECT columns_are('transfer_guard_hold',
+	ARRAY['hold_id', 'from_table', 'from_column', 'from_key', 'to_table', 'to_column', 'to_key',
+		  'amount', 'state', 'placed_by', 'created_at', 'expires_at', 'captured', 'transfer_id', 'closed_at'],
+	'table transfer_guard_hold has exactly the columns hold_id, from_table, from_column, from_key, to_table, to_column, to_key, amount, state, placed_by, created_at, expires_at, captured, transfer_id, closed_at');
+SELECT results_eq(
+	$$SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+	         pg_get_expr(d.adbin, d.adrelid) COLLATE "default"
+	    FROM pg_attribute AS a
+	    LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+	   WHERE a.attrelid = 'transfer_guard_hold'::regclass
+	     AND a.attnum > 0 AND NOT a.attisdropped
+	   ORDER BY a.attnum$$,
+	$$VALUES
+		('hold_id'::name, 'bigint', true, NULL::text),
+		('from_table', 'regclass', true, NULL),
+		('from_column', 'transfer_guard_column', true, NULL),
+		('from_key', 'text', true, NULL),
+		('to_table', 'regclass', true, NULL),
+		('to_column', 'transfer_guard_column', true, NULL),
+		('to_key', 'text', true, NULL),
+		('amount', 'numeric', true, NULL),
+		('state', 'text', true, '''held''::text'),
+		('placed_by', 'name', true, NULL),
+		('created_at', 'timestamp with time zone', true, NULL),
+		('expires_at', 'timestamp with time zone', false, NULL),
+		('captured', 'numeric', false, NULL),
+		('transfer_id', 'bigint', false, NULL),
+		('closed_at', 'timestamp with time zone', false, NULL)$$,
+	'transfer_guard_hold columns, in order, have these types, NOT NULL constraints and defaults (columns by attribute number, the placing role by name, no expiry: NULL)');
+SELECT col_is_pk('transfer_guard_hold', 'hold_id',
+	'a hold is recorded once: the key of transfer_guard_hold is hold_id');
+SELECT results_eq(
+	$$SELECT conname::text COLLATE "default", pg_get_constraintdef(oid) COLLATE "default" FROM pg_constraint
+	   WHERE conrelid = 'transfer_guard_hold'::regclass AND contype = 'c' ORDER BY conname$$,
+	$$VALUES ('transfer_guard_hold_amount', 'CHECK ((amount > (0)::numeric))'),
+	         ('transfer_guard_hold_state', 'CHECK ((state = ANY (ARRAY[''held''::text, ''captured''::text, ''released''::text, ''expired''::text])))')$$,
+	'transfer_guard_hold checks that a hold holds more than 0 and is held, captured, released or expired');
+SELECT indexes_are('transfer_guard_hold',
+	ARRAY['transfer_guard_hold_pkey', 'transfer_guard_hold_expiry'],
+	'transfer_guard_hold has exactly the indexes on hold_id and on the expiry of open holds');
+SELECT is(
+	(SELECT pg_get_indexdef('transfer_guard_hold_expiry'::regclass)),
+	'CREATE INDEX transfer_guard_hold_expiry ON public.transfer_guard_hold USING btree (expires_at) WHERE (state = ''held''::text)',
+	'the expired holds are found through a partial index of the open holds by expiry');
+SELECT table_privs_are('transfer_guard_hold', 'public', ARRAY[]::text[],
+	'PUBLIC has no privilege on table transfer_guard_hold');
+SELECT ok(
+	'transfer_guard_hold'::regclass = ANY (
+		SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'transfer_guard'),
+	'pg_dump dumps the rows of transfer_guard_hold (extension configuration table)');
+
+-- the holds' view: each role sees its holds and those on its tables
+
+SELECT has_view('transfer_guard_holds', 'view transfer_guard_holds exists');
+SELECT results_eq(
+	$$SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+	   WHERE attrelid = 'transfer_guard_holds'::regclass AND attnum > 0 AND NOT attisdropped
+	   ORDER BY attnum$$,
+	$$VALUES ('hold_id'::name, 'bigint'), ('from_table', 'regclass'), ('from_column', 'name'),
+	         ('from_key', 'text'), ('to_table', 'regclass'), ('to_column', 'name'), ('to_key', 'text'),
+	         ('amount', 'numeric'), ('state', 'text'), ('created_at', 'timestamp with time zone'),
+	         ('expires_at', 'timestamp with time zone'), ('transfer_id', 'bigint'), ('captured', 'numeric'),
+	         ('closed_at', 'timestamp with time zone'), ('placed_by', 'name')$$,
+	'view transfer_guard_holds has exactly the columns hold_id, from_table, from_column, from_key, to_table, to_column, to_key, amount, state, created_at, expires_at, transfer_id, captured, closed_at, placed_by, with these types (columns by name)');
+SELECT is(
+	(SELECT reloptions FROM pg_class WHERE oid = 'transfer_guard_holds'::regclass),
+	ARRAY['security_barrier=true'],
+	'view transfer_guard_holds is a security_barrier view, and not security_invoker (it reads the holds with its owner''s rights)');
+SELECT is(
+	(SELECT relowner FROM pg_class WHERE oid = 'transfer_guard_holds'::regclass),
+	(SELECT relowner FROM pg_class WHERE oid = 'transfer_guard_hold'::regclass),
+	'view transfer_guard_holds is owned by the owner of transfer_guard_hold');
+SELECT table_privs_are('transfer_guard_holds', 'public', ARRAY['SELECT'],
+	'PUBLIC may read view transfer_guard_holds, and nothing more');
+SELECT is(
+	(SELECT proconfig FROM pg_proc WHERE oid = 'transfer_guard_on_drop()'::regprocedure),
+	ARRAY['search_path=pg_catalog, pg_temp'],
+	'transfer_guard_on_drop(), which now also refuses to drop what open holds use, still pins search_path');
 
 -- contention (1.4) ---------------------------------------------------------------
 SELECT has_view('transfer_guard_contention', 'view transfer_guard_contention exists');

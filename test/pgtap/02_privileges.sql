@@ -8,7 +8,12 @@
 -- and neither the registry, the transfer id sequence, the journal nor the
 -- idempotency keys.  try_transfer reports business outcomes as a status,
 -- but a missing privilege is an error, as for transfer.  An idempotency key
--- changes none of this: keys belong to the role that used them.
+-- changes none of this: keys belong to the role that used them.  Holds
+-- (1.5) likewise: hold() needs what a transfer between its two rows needs,
+-- and no privilege on transfer_guard_hold; a hold is captured or released
+-- by the role that placed it (or a member inheriting its rights) or the
+-- owner of one of its tables, each step with the privileges of the credit
+-- it makes.
 --
 -- The roles, schema and tables are created inside the transaction and
 -- rolled back with it.  Every role gets USAGE on the schema, so that a
@@ -19,7 +24,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS transfer_guard;
 
-SELECT plan(64);
+SELECT plan(98);
 
 CREATE ROLE tg_tap_owner NOLOGIN;		-- owns the tables
 CREATE ROLE tg_tap_nobody NOLOGIN;		-- no privilege on them
@@ -29,6 +34,7 @@ CREATE ROLE tg_tap_writer NOLOGIN;		-- UPDATE only
 CREATE ROLE tg_tap_noter NOLOGIN;		-- SELECT, and UPDATE of column note only
 CREATE ROLE tg_tap_columns NOLOGIN;		-- SELECT (id, balance), UPDATE (balance)
 CREATE ROLE tg_tap_former NOLOGIN;		-- SELECT and UPDATE, revoked after keyed transfers
+CREATE ROLE tg_tap_deputy NOLOGIN IN ROLE tg_tap_clerk;		-- inherits the clerk's rights
 
 CREATE SCHEMA tg_tap AUTHORIZATION tg_tap_owner;
 
@@ -362,6 +368,193 @@ SELECT lives_ok(
 	$$SELECT * FROM transfer('tg_tap.accounts', 1, 1, 10, to_table => 'tg_tap.savings')$$,
 	'SELECT and UPDATE on both tables allow a transfer between them');
 RESET ROLE;
+
+-- holds: the privileges of a transfer, none on the holds' table -------------
+
+SELECT ok(
+	NOT has_table_privilege('public', 'transfer_guard_hold',
+		'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'),
+	'PUBLIC has no privilege on transfer_guard_hold');
+SELECT ok(
+	(SELECT bool_and(has_function_privilege('public', p.oid, 'EXECUTE')) AND count(*) = 6
+	   FROM pg_proc AS p
+	  WHERE p.proname IN ('hold', 'capture', 'try_capture', 'release', 'release_expired')
+		AND p.pronamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'transfer_guard')),
+	'PUBLIC may execute hold (both), capture, try_capture, release and release_expired: the table privileges protect the data');
+
+SET LOCAL ROLE tg_tap_nobody;
+SELECT throws_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot place a hold (42501)');
+SELECT throws_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', '1'::text, '2'::text, 10)$$,
+	'42501', NULL,
+	'a role without privileges on the table cannot place a hold with text keys either (42501)');
+SELECT results_eq(
+	$$SELECT release_expired()$$,
+	$$VALUES (0::bigint)$$,
+	'a role without privileges may call release_expired(), which finds no hold of its own to release');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_reader;
+SELECT throws_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'SELECT alone does not allow a hold (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_writer;
+SELECT throws_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'UPDATE alone does not allow a hold: reading the balance needs SELECT (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_noter;
+SELECT throws_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', 1, 2, 10)$$,
+	'42501', NULL,
+	'SELECT with UPDATE of another column only does not allow a hold (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_columns;
+SELECT lives_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', 3, 1, 4)$$,
+	'SELECT on the key and balance columns with UPDATE on balance allow a hold');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_owner;
+REVOKE SELECT, UPDATE ON tg_tap.savings FROM tg_tap_clerk;
+GRANT SELECT ON tg_tap.savings TO tg_tap_clerk;
+RESET ROLE;
+SET LOCAL ROLE tg_tap_clerk;
+SELECT throws_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', 1, 1, 10, to_table => 'tg_tap.savings')$$,
+	'42501', NULL,
+	'privileges on the source table and SELECT on the destination do not allow a hold paying to it (42501)');
+SELECT lives_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', 1, 2, 10)$$,
+	'SELECT and UPDATE on the table allow a hold, with no privilege on transfer_guard_hold');
+SELECT lives_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', 2, 3, 20)$$,
+	'the same role places a second hold');
+SELECT lives_ok(
+	$$SELECT * FROM hold('tg_tap.accounts', 3, 1, 30)$$,
+	'the same role places a third hold');
+SELECT throws_ok(
+	$$SELECT * FROM transfer_guard_hold$$,
+	'42501', NULL,
+	'a role that places holds cannot read transfer_guard_hold directly (42501)');
+SELECT throws_ok(
+	$$UPDATE transfer_guard_hold SET amount = 1$$,
+	'42501', NULL,
+	'a role that places holds cannot UPDATE transfer_guard_hold (42501)');
+SELECT throws_ok(
+	$$DELETE FROM transfer_guard_hold$$,
+	'42501', NULL,
+	'a role that places holds cannot DELETE from transfer_guard_hold (42501)');
+SELECT results_eq(
+	$$SELECT from_key, to_key, amount, placed_by FROM transfer_guard_holds ORDER BY hold_id$$,
+	$$VALUES ('1', '2', 10::numeric, 'tg_tap_clerk'::name), ('2', '3', 20, 'tg_tap_clerk'), ('3', '1', 30, 'tg_tap_clerk')$$,
+	'the placing role sees its own holds through transfer_guard_holds, and not another role''s on a table it does not own');
+RESET ROLE;
+
+SELECT hold_id AS tap_h1 FROM transfer_guard_hold WHERE placed_by = 'tg_tap_clerk' AND amount = 10 \gset
+SELECT hold_id AS tap_h2 FROM transfer_guard_hold WHERE placed_by = 'tg_tap_clerk' AND amount = 20 \gset
+SELECT hold_id AS tap_h3 FROM transfer_guard_hold WHERE placed_by = 'tg_tap_clerk' AND amount = 30 \gset
+SELECT hold_id AS tap_h4 FROM transfer_guard_hold WHERE placed_by = 'tg_tap_columns' \gset
+
+SET LOCAL ROLE tg_tap_nobody;
+SELECT is(
+	(SELECT count(*) FROM transfer_guard_holds),
+	0::bigint,
+	'a role that placed no hold and owns no table sees no hold through transfer_guard_holds');
+SELECT throws_ok(
+	format('SELECT * FROM capture(%s)', :tap_h1),
+	'42501', NULL,
+	'a role that neither placed a hold nor owns its tables cannot capture it (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_columns;
+SELECT results_eq(
+	$$SELECT from_key, to_key, amount FROM transfer_guard_holds$$,
+	$$VALUES ('3', '1', 4::numeric)$$,
+	'another role with privileges on the table sees only its own hold');
+SELECT throws_ok(
+	format('SELECT * FROM capture(%s)', :tap_h1),
+	'42501', NULL,
+	'a role with every privilege a capture needs cannot capture another role''s hold (42501)');
+SELECT throws_ok(
+	format('SELECT * FROM try_capture(%s)', :tap_h1),
+	'42501', NULL,
+	'nor try_capture it: an error (42501), not a status');
+SELECT throws_ok(
+	format('SELECT release(%s)', :tap_h1),
+	'42501', NULL,
+	'nor release it (42501)');
+SELECT lives_ok(
+	format('SELECT release(%s)', :tap_h4),
+	'it releases its own hold');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_owner;
+SELECT is(
+	(SELECT count(*) FROM transfer_guard_holds),
+	4::bigint,
+	'the owner of the table sees every hold on it through transfer_guard_holds, whoever placed it');
+SELECT lives_ok(
+	format('SELECT * FROM capture(%s, 5)', :tap_h1),
+	'the owner of the table may capture a hold another role placed on it');
+SELECT throws_ok(
+	$$SELECT * FROM transfer_guard_hold$$,
+	'42501', NULL,
+	'owning a table gives no direct SELECT on transfer_guard_hold (42501)');
+RESET ROLE;
+
+SET LOCAL ROLE tg_tap_deputy;
+SELECT is(
+	(SELECT count(*) FROM transfer_guard_holds),
+	3::bigint,
+	'a member inheriting the placing role''s rights sees its holds');
+SELECT lives_ok(
+	format('SELECT release(%s)', :tap_h2),
+	'a member inheriting the placing role''s rights may release its hold');
+RESET ROLE;
+
+-- a capture is a credit to the destination, a release a credit to the source:
+-- each needs the privileges of its credit
+SET LOCAL ROLE tg_tap_owner;
+REVOKE UPDATE ON tg_tap.accounts FROM tg_tap_clerk;
+RESET ROLE;
+SET LOCAL ROLE tg_tap_clerk;
+SELECT throws_ok(
+	format('SELECT * FROM capture(%s)', :tap_h3),
+	'42501', NULL,
+	'the placing role, once its UPDATE is revoked, cannot capture its hold (42501)');
+SELECT throws_ok(
+	format('SELECT release(%s)', :tap_h3),
+	'42501', NULL,
+	'nor release it (42501)');
+RESET ROLE;
+SET LOCAL ROLE tg_tap_owner;
+GRANT UPDATE ON tg_tap.accounts TO tg_tap_clerk;
+RESET ROLE;
+SET LOCAL ROLE tg_tap_clerk;
+SELECT results_eq(
+	format('SELECT status FROM try_capture(%s)', :tap_h3),
+	$$VALUES ('ok')$$,
+	'with UPDATE granted again, it captures its hold');
+RESET ROLE;
+
+SELECT results_eq(
+	$$SELECT id, balance FROM tg_tap.accounts ORDER BY id$$,
+	$$VALUES (1::bigint, 768 - 10 + 5 + 30::bigint), (2, 1194 - 20 + 5 + 20), (3, 1028 - 4 + 4 - 30)$$,
+	'the permitted steps moved exactly their amounts, the refused ones nothing');
+SELECT is(
+	(SELECT string_agg(state, ',' ORDER BY hold_id) FROM transfer_guard_hold),
+	'released,captured,released,captured',
+	'each hold ended once, as captured or released');
 
 -- row-level security applies, as it would to the caller's own UPDATE --------
 

@@ -10,6 +10,13 @@
 -- member of (and inherits the rights of).  The idempotency keys are
 -- likewise closed to ordinary roles.
 --
+-- Holds (1.5) are journaled step by step: the hold row takes the amount
+-- from its source and has no destination, its capture, release and expiry
+-- rows pay out of the hold and have no source; all carry the hold's id.
+-- So every balance is still its start plus the rows paying to it minus the
+-- rows paying from it, and a hold is open for its hold row less its other
+-- rows.
+--
 -- The roles, schema and tables are created inside the transaction and
 -- rolled back with it.  Every role gets USAGE on the schema, so that a
 -- refusal comes from the privileges on the extension's tables and not from
@@ -20,7 +27,7 @@ SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS transfer_guard;
 
-SELECT plan(41);
+SELECT plan(61);
 
 CREATE ROLE tg_tap_owner_a NOLOGIN;		-- owns table a
 CREATE ROLE tg_tap_owner_b NOLOGIN;		-- owns table b
@@ -295,6 +302,122 @@ SELECT results_eq(
 	$$SELECT caller, idempotency_key FROM transfer_guard_idempotency$$,
 	$$VALUES ('tg_tap_clerk'::name, 'tap-order-1')$$,
 	'the refused statements left the recorded key as it was');
+
+-- holds: one row per step, one side each ---------------------------------------
+
+SET LOCAL ROLE tg_tap_clerk;
+SELECT hold_id AS jh1 FROM hold('tg_tap.a', 1, 2, 40, to_table => 'tg_tap.b') \gset
+SELECT hold_id AS jh2 FROM hold('tg_tap.a', 2, 1, 25, expires_in => '00:00:00.000001') \gset
+SELECT hold_id AS jh3 FROM hold('tg_tap.b', 1, 2, 15, to_table => 'tg_tap.a') \gset
+SELECT hold_id AS jh4 FROM hold('tg_tap.a', 1, 2, 10) \gset
+SELECT hold_id AS jh5 FROM hold('tg_tap.a', 2, 1, 8, to_table => 'tg_tap.b', idempotency_key => 'tap-hold-1') \gset
+SELECT lives_ok(format('SELECT * FROM capture(%s, 30)', :jh1), 'the role captures 30 of a hold of 40 from a to b');
+SELECT lives_ok(format('SELECT release(%s)', :jh3), 'the role releases a hold from b');
+SELECT lives_ok(format('SELECT * FROM capture(%s)', :jh5), 'the role captures all of a keyed hold');
+SELECT results_eq('SELECT release_expired() FROM pg_sleep(0.01)', $$VALUES (1::bigint)$$,
+	'release_expired() releases the role''s hold past its expiry');
+RESET ROLE;
+
+SELECT results_eq(
+	format($$SELECT kind, from_table, from_column, from_key, to_table, to_column, to_key, amount
+	           FROM transfer_guard_journal WHERE hold_id = %s ORDER BY transfer_id$$, :jh1),
+	$$VALUES ('hold', 'tg_tap.a'::regclass, 'balance'::name, '1', NULL::regclass, NULL::name, NULL, 40::numeric),
+	         ('capture', NULL, NULL, NULL, 'tg_tap.b', 'balance', '2', 30),
+	         ('release', NULL, NULL, NULL, 'tg_tap.a', 'balance', '1', 10)$$,
+	'a partial capture: a hold row from the source without destination, a capture row to the destination and a release row of the rest to the source, without source');
+SELECT results_eq(
+	format($$SELECT kind, from_table, from_key, to_table, to_key, amount
+	           FROM transfer_guard_journal WHERE hold_id = %s ORDER BY transfer_id$$, :jh2),
+	$$VALUES ('hold', 'tg_tap.a'::regclass, '2', NULL::regclass, NULL, 25::numeric),
+	         ('expire', NULL, NULL, 'tg_tap.a', '2', 25)$$,
+	'an expired hold: its hold row, and an expire row back to the source, without source');
+SELECT results_eq(
+	format($$SELECT kind, from_table, from_key, to_table, to_key, amount
+	           FROM transfer_guard_journal WHERE hold_id = %s ORDER BY transfer_id$$, :jh3),
+	$$VALUES ('hold', 'tg_tap.b'::regclass, '1', NULL::regclass, NULL, 15::numeric),
+	         ('release', NULL, NULL, 'tg_tap.b', '1', 15)$$,
+	'a released hold: its hold row, and a release row back to the source, without source');
+SELECT results_eq(
+	format($$SELECT kind, from_table, from_key, to_table, to_key, amount
+	           FROM transfer_guard_journal WHERE hold_id = %s ORDER BY transfer_id$$, :jh4),
+	$$VALUES ('hold', 'tg_tap.a'::regclass, '1', NULL::regclass, NULL, 10::numeric)$$,
+	'an open hold: its hold row alone');
+SELECT results_eq(
+	format($$SELECT kind, from_table, from_key, to_table, to_key, amount, idempotency_key
+	           FROM transfer_guard_journal WHERE hold_id = %s ORDER BY transfer_id$$, :jh5),
+	$$VALUES ('hold', 'tg_tap.a'::regclass, '2', NULL::regclass, NULL, 8::numeric, 'tap-hold-1'),
+	         ('capture', NULL, NULL, 'tg_tap.b', '1', 8, NULL)$$,
+	'a hold captured in full: its hold row, with its idempotency key, and a capture row; nothing comes back');
+SELECT is(
+	(SELECT count(*) FROM transfer_guard_journal
+	  WHERE kind = 'hold' AND transfer_id IS DISTINCT FROM hold_id),
+	0::bigint,
+	'the hold_id of each hold is the transfer_id of its hold row');
+SELECT is(
+	(SELECT count(*) FROM transfer_guard_journal j JOIN transfer_guard_hold h USING (hold_id)
+	  WHERE j.kind = 'capture' AND j.transfer_id IS DISTINCT FROM h.transfer_id),
+	0::bigint,
+	'the transfer_id a hold records for its capture is that of its capture row');
+SELECT is(
+	(SELECT count(*) FROM transfer_guard_journal
+	  WHERE (from_table IS NULL) <> (from_column IS NULL) OR (from_table IS NULL) <> (from_key IS NULL)
+		 OR (to_table IS NULL) <> (to_column IS NULL) OR (to_table IS NULL) <> (to_key IS NULL)
+		 OR (from_table IS NULL) <> (from_balance IS NULL) OR (to_table IS NULL) <> (to_balance IS NULL)),
+	0::bigint,
+	'a missing side is missing whole: table, column, key and balance');
+SELECT results_eq(
+	$$SELECT kind, count(*)::int, count(hold_id)::int, count(DISTINCT caller)::int
+	    FROM transfer_guard_journal GROUP BY kind ORDER BY kind$$,
+	$$VALUES ('capture', 2, 2, 1), ('expire', 1, 1, 1), ('hold', 5, 5, 1), ('release', 2, 2, 1), ('transfer', 7, 0, 1)$$,
+	'the journal holds 7 transfer rows without hold_id, and the 10 steps of the holds with theirs, every one naming the calling role');
+SELECT results_eq(
+	format($$SELECT from_balance, to_balance FROM transfer_guard_journal WHERE hold_id = %s ORDER BY transfer_id$$, :jh1),
+	$$VALUES (990 - 40::numeric, NULL::numeric), (NULL, 1018 + 30), (NULL, 990 - 40 - 10 + 10)$$,
+	'each step records the balance of its one side after it: the source after the hold, the destination after the capture, the source after the rest came back');
+
+-- reconciling: every balance is its start plus its credits minus its debits,
+-- and the money is in the balances and the open holds
+SELECT set_eq(
+	$$SELECT t::text, id::text, balance::numeric FROM (
+	    SELECT 'tg_tap.a'::regclass AS t, id, balance FROM tg_tap.a
+	    UNION ALL SELECT 'tg_tap.b'::regclass, id, balance FROM tg_tap.b) AS x$$,
+	$$SELECT r.t::text, r.k,
+	         1000 + COALESCE((SELECT sum(amount) FROM transfer_guard_journal WHERE to_table = r.t AND to_key = r.k), 0)
+	              - COALESCE((SELECT sum(amount) FROM transfer_guard_journal WHERE from_table = r.t AND from_key = r.k), 0)
+	    FROM (VALUES ('tg_tap.a'::regclass, '1'), ('tg_tap.a', '2'), ('tg_tap.b', '1'), ('tg_tap.b', '2')) AS r(t, k)$$,
+	'every balance is its start (1000) plus the journal rows paying to it minus those paying from it, steps of holds included');
+SELECT set_eq(
+	$$SELECT hold_id, sum(amount) FILTER (WHERE kind = 'hold') - COALESCE(sum(amount) FILTER (WHERE kind <> 'hold'), 0)
+	    FROM transfer_guard_journal WHERE hold_id IS NOT NULL GROUP BY hold_id$$,
+	$$SELECT hold_id, CASE WHEN state = 'held' THEN amount ELSE 0 END FROM transfer_guard_hold$$,
+	'each hold is open for its hold row less its other rows: the held amount while it is held, nothing once it is closed');
+SELECT is(
+	(SELECT sum(balance) FROM tg_tap.a) + (SELECT sum(balance) FROM tg_tap.b)
+		+ (SELECT sum(amount) FROM transfer_guard_hold WHERE state = 'held'),
+	4000::numeric,
+	'the balances and the open hold add up to the 4000 the four rows started with');
+
+-- reading: the view shows each owner the steps touching its table
+SET LOCAL ROLE tg_tap_owner_b;
+SELECT set_eq(
+	$$SELECT kind, from_table, to_table, amount FROM transfer_journal WHERE hold_id IS NOT NULL$$,
+	$$VALUES ('capture', NULL::regclass, 'tg_tap.b'::regclass, 30::numeric),
+	         ('hold', 'tg_tap.b', NULL, 15),
+	         ('release', NULL, 'tg_tap.b', 15),
+	         ('capture', NULL, 'tg_tap.b', 8)$$,
+	'the owner of table b sees, through transfer_journal, the steps of holds paying to b or drawn from b, not the hold rows drawn from a');
+RESET ROLE;
+SET LOCAL ROLE tg_tap_clerk;
+SELECT is(
+	(SELECT count(*) FROM transfer_journal),
+	0::bigint,
+	'the role that placed the holds, owning no table, sees none of their rows through transfer_journal');
+SELECT throws_ok(
+	$$INSERT INTO transfer_guard_journal (transfer_id, leg, to_table, to_column, to_key, amount, caller, txid, hold_id, kind)
+	  VALUES (-1, 1, 'tg_tap.a', 'balance', '1', 1000, 'tg_tap_clerk', pg_current_xact_id(), -1, 'release')$$,
+	'42501', NULL,
+	'a role that places holds cannot write a release row of its own into the journal (42501)');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
