@@ -72,6 +72,8 @@ typedef struct HoldRow
 	TimestampTz expires_at;
 	bool		has_transfer_id;
 	int64		transfer_id;
+	TgTable    *from_table;		/* release_expired(): the source's table */
+	Datum		from_key_value; /* and its key, for the global lock order */
 } HoldRow;
 
 static TgExtensionStatement insert_stmt;
@@ -93,6 +95,7 @@ hold_from_tuple(HeapTuple tuple, TupleDesc desc, HoldRow *h)
 	h->from_relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 2, &isnull));
 	h->from_attnum = DatumGetInt16(SPI_getbinval(tuple, desc, 3, &isnull));
 	h->from_key = TextDatumGetCString(SPI_getbinval(tuple, desc, 4, &isnull));
+	h->from_table = NULL;
 	h->to_relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 5, &isnull));
 	h->to_attnum = DatumGetInt16(SPI_getbinval(tuple, desc, 6, &isnull));
 	h->to_key = TextDatumGetCString(SPI_getbinval(tuple, desc, 7, &isnull));
@@ -773,10 +776,50 @@ expire_one(HoldRow *h, MemoryContext cxt)
 }
 
 /*
+ * The global lock order of the holds' sources (table OID, then key in the
+ * key's order), in which release_expired() gives them back: each release
+ * locks its source row and keeps the lock, so releasing in any other order
+ * could deadlock with a transfer() locking two of those rows.
+ */
+static int
+cmp_sources(const void *a, const void *b)
+{
+	const HoldRow *x = (const HoldRow *) a;
+	const HoldRow *y = (const HoldRow *) b;
+
+	if (x->from_relid != y->from_relid)
+		return x->from_relid < y->from_relid ? -1 : 1;
+	if (x->from_table == NULL || y->from_table == NULL)
+		return (x->from_table == NULL) - (y->from_table == NULL);
+	return tg_key_compare(x->from_table, x->from_key_value, y->from_key_value);
+}
+
+/* the holds' sources as release_expired() orders them (cmp_sources) */
+static void
+order_by_source(HoldRow *holds, uint64 n, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	uint64		i;
+
+	for (i = 0; i < n; i++)
+	{
+		holds[i].from_table = tg_get_table(holds[i].from_relid, true);
+		if (holds[i].from_table != NULL)
+			holds[i].from_key_value =
+				tg_key_convert(holds[i].from_table,
+							   CStringGetTextDatum(holds[i].from_key),
+							   TEXTOID, "from_key");
+	}
+	MemoryContextSwitchTo(old);
+	qsort(holds, n, sizeof(HoldRow), cmp_sources);
+}
+
+/*
  * release_expired(): release, as expired, every hold past its expiry that
  * the caller may release, skipping one a capture or release in flight has
  * locked (that one decides it), and warning of one it cannot release (its
- * source row gone, at its ceiling...).  Returns how many it released.
+ * source row gone, at its ceiling...).  The sources are given back in the
+ * global lock order.  Returns how many it released.
  */
 int64
 tg_release_expired(void)
@@ -821,6 +864,7 @@ tg_release_expired(void)
 		MemoryContextSwitchTo(old);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	order_by_source(holds, n, cxt);
 	for (i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
