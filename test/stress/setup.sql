@@ -25,14 +25,20 @@
 -- checks what it can see from inside its own transaction.  Auditor clients
 -- (pgbench, audit.sql) call stress_audit() inside one REPEATABLE READ
 -- snapshot.  Settle clients (pgbench, settle.sql) call stress_settle(), which
--- calls settle() and counts what it folded.  Transfer clients and auditors
--- record every violation in stress_violations and return how many they
--- found; the pgbench scripts then make the client fail.
+-- calls settle() and counts what it folded.  Hold clients (pgbench,
+-- hold.sql) call stress_hold_step(), which places a hold (hold()) or acts on
+-- one (capture(), try_capture(), release(), release_expired()), counts what
+-- the call answered, and checks the hold's record and journal rows under the
+-- lock the step keeps on the record.  Transfer clients, hold clients and
+-- auditors record every violation in stress_violations and return how many
+-- they found; the pgbench scripts then make the client fail.
 --
 -- With hot rows an account's balance is its column plus its pending
 -- credits plus its slots: that sum is what the checks compare with the
 -- start, the journal, the total and current_balance(); neither the column
--- alone nor that sum may go below the floor, nor a slot below 0.
+-- alone nor that sum may go below the floor, nor a slot below 0.  A hold
+-- stays within one table; the money it holds (transfer_guard_hold, state
+-- held) counts in that table's total.
 --
 -- The expected figures (accounts, total, floor, ceiling, hot accounts and
 -- their slots) are written to stress_expect by stress_reset(), next to the
@@ -40,8 +46,9 @@
 -- the checks compare against them, never against what the extension reports
 -- about its own guards.  The journal (transfer_guard_journal) is checked
 -- against what each call returned and against the balances, the pending
--- credits (transfer_guard_pending) against the journal, and the slots
--- (transfer_guard_slots) against the hot accounts.
+-- credits (transfer_guard_pending) against the journal, the slots
+-- (transfer_guard_slots) against the hot accounts, and the holds' records
+-- (transfer_guard_hold) against the journal's rows of holds.
 --
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -170,6 +177,8 @@ BEGIN
 	-- one (set_hot() puts a row's old slots back into it)
 	DELETE FROM transfer_guard_pending WHERE tbl IN ('bank'::regclass, 'ledger'::regclass);
 	DELETE FROM transfer_guard_slots WHERE tbl IN ('bank'::regclass, 'ledger'::regclass);
+	-- and so would the holds it left open
+	DELETE FROM transfer_guard_hold WHERE from_table IN ('bank'::regclass, 'ledger'::regclass);
 	INSERT INTO bank SELECT g, 100 FROM generate_series(1, n) g;
 	INSERT INTO ledger SELECT g, 0.00 FROM generate_series(1, n) g;
 	PERFORM guard('bank', 'balance', 0, 250, journal => true);
@@ -584,6 +593,502 @@ BEGIN
 END;
 $$;
 
+-- Holds (hold clients, hold.sql, and the expiring client, expire.sql).  A
+-- hold's destination is another account of the table of its source, so
+-- each table keeps a total of its own: its balances (column, pending credits
+-- and slots) plus the amounts its holds still hold.  Hold clients number
+-- themselves from 1000 in stress_counts, the expiring client from 2000;
+-- their outcomes are counted under kinds starting with "hold:" and
+-- "expire:" (one per pgbench transaction), what else they saw under
+-- "hold+".
+
+-- a probe row per hold client, rewritten in the subtransaction of a step
+-- on a hold, so that the hold's record carries the same xmin when that
+-- step wrote it
+CREATE UNLOGGED TABLE stress_probe (
+	client int PRIMARY KEY,
+	n bigint NOT NULL
+);
+
+-- Did the current subtransaction write the record of hold h (capture,
+-- release or expire it)?  Called from within the step's subtransaction.
+CREATE FUNCTION stress_wrote_hold(who int, h bigint)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	mine xid;
+BEGIN
+	INSERT INTO stress_probe AS p VALUES (who, 1)
+	ON CONFLICT (client) DO UPDATE SET n = p.n + 1
+	RETURNING xmin INTO mine;
+	RETURN EXISTS (SELECT FROM transfer_guard_hold x WHERE x.hold_id = h AND x.xmin = mine);
+END;
+$$;
+
+-- One of the 30 latest holds of the shape (the pick-th), or NULL when
+-- there are not that many yet: most are still held, some captured,
+-- released or expired already, and the hold clients often pick the same.
+CREATE FUNCTION stress_pick_hold(pick int)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+	SELECT h.hold_id FROM transfer_guard_hold h
+	WHERE h.hold_id > (SELECT min(journal_after) FROM stress_expect)
+	ORDER BY h.hold_id DESC OFFSET pick LIMIT 1;
+$$;
+
+-- One hold() on table t, a -> b, expiring after expires_in (NULL: never);
+-- with keyed, under an idempotency key, and placed again with that key,
+-- which must replay it (the same hold id and balance, nothing new).  A
+-- refusal for the floor is counted; any other error aborts the client.
+-- After a hold: its record holds what was asked (state held, expires_at
+-- its created_at plus expires_in, placed by this role); the journal holds
+-- its hold row (its id, the source, no destination, the amount, the
+-- balance returned); that balance is within the limits and what the row
+-- holds now (column and slots: it is locked), unless a slot served the
+-- debit (a slotted source, no balance).  Returns the number of violations.
+CREATE FUNCTION stress_hold(client int, t regclass, a int, b int, amount numeric,
+							expires_in interval, keyed boolean)
+RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	r record;
+	again record;
+	ikey text := CASE WHEN keyed THEN gen_random_uuid()::text END;
+	cname text;
+	served boolean;
+	v int := 0;
+	who text := format('hold client %s', client);
+BEGIN
+	BEGIN
+		SELECT * INTO STRICT r
+		FROM hold(t, a, b, amount, expires_in => expires_in, idempotency_key => ikey);
+	EXCEPTION WHEN check_violation THEN
+		GET STACKED DIAGNOSTICS cname = CONSTRAINT_NAME;
+		IF cname = 'transfer_guard_min_balance' THEN
+			PERFORM stress_count(client, 'hold:hold_refused_floor');
+			RETURN 0;
+		END IF;
+		RAISE;
+	END;
+	PERFORM stress_count(client, 'hold:hold_placed');
+	IF expires_in IS NOT NULL THEN
+		PERFORM stress_count(client, 'hold+expiring');
+	END IF;
+	served := stress_is_slotted(t, a::text) AND r.from_balance IS NULL;
+
+	IF keyed THEN
+		SELECT * INTO STRICT again
+		FROM hold(t, a, b, amount, expires_in => expires_in, idempotency_key => ikey);
+		PERFORM stress_count(client, 'hold+replayed');
+		IF again.hold_id IS DISTINCT FROM r.hold_id
+			OR again.from_balance IS DISTINCT FROM r.from_balance THEN
+			v := v + stress_note(who, format('hold %s %s -> %s amount %s: placed as %s (balance %s), replayed as %s (balance %s)',
+											 t, a, b, amount, r.hold_id, r.from_balance,
+											 again.hold_id, again.from_balance));
+		END IF;
+	END IF;
+
+	PERFORM FROM transfer_guard_hold h
+	WHERE h.hold_id = r.hold_id AND h.state = 'held'
+		AND h.from_table = t AND h.from_key = a::text
+		AND h.to_table = t AND h.to_key = b::text
+		AND h.amount = stress_hold.amount
+		AND (h.expires_at IS NULL) = (expires_in IS NULL)
+		AND h.expires_at IS NOT DISTINCT FROM h.created_at + expires_in
+		AND h.placed_by::text = current_user::text
+		AND h.captured IS NULL AND h.transfer_id IS NULL AND h.closed_at IS NULL;
+	IF NOT FOUND THEN
+		v := v + stress_note(who, format('hold %s %s -> %s amount %s expiring after %s: its record %s is not as placed',
+										 t, a, b, amount, expires_in,
+										 (SELECT to_jsonb(h) FROM transfer_guard_hold h WHERE h.hold_id = r.hold_id)));
+	END IF;
+	PERFORM FROM transfer_guard_journal j
+	WHERE j.transfer_id = r.hold_id AND j.kind = 'hold' AND j.hold_id = r.hold_id
+		AND j.from_table = t AND j.from_key = a::text
+		AND j.to_table IS NULL AND j.to_key IS NULL
+		AND j.amount = stress_hold.amount
+		AND j.from_balance IS NOT DISTINCT FROM r.from_balance AND j.to_balance IS NULL;
+	IF NOT FOUND THEN
+		v := v + stress_note(who, format('hold %s %s -> %s amount %s: hold %s not journaled as returned',
+										 t, a, b, amount, r.hold_id));
+	END IF;
+	IF NOT (served OR stress_within(t, r.from_balance))
+		OR (NOT served AND stress_total(t, a) IS DISTINCT FROM r.from_balance) THEN
+		v := v + stress_note(who, format('hold %s %s -> %s amount %s returned balance %s, the row holds %s (column and slots)',
+										 t, a, b, amount, r.from_balance, stress_total(t, a)));
+	END IF;
+	RETURN v;
+END;
+$$;
+
+-- What a step that moved money out of hold h returned for one of its rows
+-- (key k of table t): a balance exactly when the row is not hot (a credit
+-- to a hot row is deferred), within the limits and what the row holds now
+-- (it is locked).  NULL if so, else what is wrong.
+CREATE FUNCTION stress_hold_balance(t regclass, k text, bal numeric)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF stress_is_hot(t, k) THEN
+		IF bal IS NOT NULL THEN
+			RETURN format('balance %s returned for hot row %s', bal, k);
+		END IF;
+	ELSIF NOT stress_within(t, bal) OR stress_total(t, k::int) IS DISTINCT FROM bal THEN
+		RETURN format('balance %s returned for row %s, which holds %s', bal, k, stress_total(t, k::int));
+	END IF;
+	RETURN NULL;
+END;
+$$;
+
+-- The journal rows after a hold's own that name it (those that end it:
+-- kind capture, release or expire); a later step's rows are newer than the
+-- hold, so the scan starts at its id.
+CREATE FUNCTION stress_hold_ends(h bigint)
+RETURNS SETOF transfer_guard_journal
+LANGUAGE sql
+AS $$
+	SELECT * FROM transfer_guard_journal j
+	WHERE j.transfer_id > h AND j.hold_id = h
+	ORDER BY j.transfer_id;
+$$;
+
+-- the rows of stress_hold_ends(), as text for a message
+CREATE FUNCTION stress_hold_ends_text(h bigint)
+RETURNS text
+LANGUAGE sql
+AS $$
+	SELECT coalesce(string_agg(format('%s %s to %s/%s amount %s balance %s', e.kind, e.transfer_id,
+									  e.to_table, e.to_key, e.amount, e.to_balance), '; '), 'none')
+	FROM stress_hold_ends(h) e;
+$$;
+
+-- One step on hold hid: what is 'capture' (amount NULL: all of it),
+-- 'try_capture' or 'release'.  What the call answers depends on what the
+-- other clients did to the hold first: each answer is counted (a status;
+-- the error of a hold captured, released or expired; a ceiling; an amount
+-- above the hold) and any other error aborts the client.  Afterwards the
+-- step still holds the lock on the hold's record when it did not fail, so
+-- its record and journal rows are checked as they are:
+--   - a capture (by capture() or try_capture()): captured, with the amount
+--     and the capture's transfer id; the journal rows that end the hold are
+--     the capture (to the destination, the amount, the balance returned)
+--     and, for a partial one, the rest (a release row to the source, the
+--     source's balance returned); the balances as stress_hold_balance();
+--   - a release: released, or expired when it was past its expiry (this
+--     step expired it); one row of the whole amount to the source (kind
+--     release or expire), the balance returned;
+--   - try_capture() answering expired: the record says expired, with one
+--     expire row of the whole amount to the source; this step wrote it
+--     when it released the hold as expired (counted apart);
+--   - an answer that the hold is captured, released or expired: its record
+--     says so (captured: with the transfer id try_capture() returned);
+--     limit_exceeded and exceeds_hold leave it held.
+-- Counts what the step did; returns the number of violations.
+CREATE FUNCTION stress_hold_act(client int, hid bigint, what text, amount numeric)
+RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	h transfer_guard_hold;		-- as picked: its rows and amount never change
+	x transfer_guard_hold;		-- after the step
+	r record;
+	s record;
+	bal numeric;
+	outcome text;
+	wrote boolean := false;
+	amt numeric;
+	partial int;
+	cname text;
+	bad text;
+	v int := 0;
+	who text := format('hold client %s: %s(%s, %s)', client, what, hid, amount);
+BEGIN
+	SELECT * INTO STRICT h FROM transfer_guard_hold WHERE hold_id = hid;
+	amt := coalesce(amount, h.amount);
+	BEGIN
+		IF what = 'capture' THEN
+			SELECT * INTO STRICT r FROM capture(hid, amount);
+			outcome := 'ok';
+		ELSIF what = 'try_capture' THEN
+			SELECT * INTO STRICT r FROM try_capture(hid, amount);
+			outcome := r.status;
+		ELSE
+			bal := release(hid);
+			outcome := 'ok';
+		END IF;
+		wrote := stress_wrote_hold(client, hid);
+	EXCEPTION
+		WHEN check_violation THEN
+			GET STACKED DIAGNOSTICS cname = CONSTRAINT_NAME;
+			IF cname <> 'transfer_guard_max_balance' THEN
+				RAISE;
+			END IF;
+			outcome := 'refused_ceiling';
+		WHEN invalid_parameter_value THEN
+			IF what <> 'capture' OR amt <= h.amount THEN
+				RAISE;
+			END IF;
+			outcome := 'refused_exceeds';
+		WHEN SQLSTATE 'TG002' OR SQLSTATE 'TG003' OR SQLSTATE 'TG004' THEN
+			IF what = 'try_capture' THEN
+				RAISE;
+			END IF;
+			GET STACKED DIAGNOSTICS cname = RETURNED_SQLSTATE;
+			outcome := CASE cname WHEN 'TG002' THEN 'refused_captured'
+						 WHEN 'TG003' THEN 'refused_released' ELSE 'refused_expired' END;
+	END;
+	SELECT * INTO STRICT x FROM transfer_guard_hold WHERE hold_id = hid;
+
+	IF outcome = 'ok' AND what <> 'release' THEN
+		partial := (amt < h.amount)::int;
+		outcome := CASE WHEN partial = 1 THEN 'ok_partial' ELSE 'ok_full' END;
+		IF NOT wrote OR x.state <> 'captured' OR x.captured IS DISTINCT FROM amt
+			OR x.transfer_id IS DISTINCT FROM r.transfer_id OR x.closed_at IS NULL THEN
+			v := v + stress_note(who, format('captured as transfer %s, but the record is %s (written by this step: %s)',
+											 r.transfer_id, to_jsonb(x), wrote));
+		END IF;
+		SELECT count(*) AS n,
+			   count(*) FILTER (WHERE e.kind = 'capture' AND e.transfer_id = r.transfer_id
+								AND e.to_table = h.to_table AND e.to_key = h.to_key AND e.amount = amt
+								AND e.to_balance IS NOT DISTINCT FROM r.to_balance) AS capture,
+			   count(*) FILTER (WHERE e.kind = 'release'
+								AND e.to_table = h.from_table AND e.to_key = h.from_key
+								AND e.amount = h.amount - amt
+								AND e.to_balance IS NOT DISTINCT FROM r.from_balance) AS rest
+		INTO s FROM stress_hold_ends(hid) e;
+		IF s.n <> 1 + partial OR s.capture <> 1 OR s.rest <> partial THEN
+			v := v + stress_note(who, format('captured (%s), but the journal rows that end the hold are: %s',
+											 to_jsonb(r), stress_hold_ends_text(hid)));
+		END IF;
+		bad := stress_hold_balance(h.to_table, h.to_key, r.to_balance);
+		IF partial = 1 THEN
+			bad := nullif(concat_ws('; ', bad, stress_hold_balance(h.from_table, h.from_key, r.from_balance)), '');
+		ELSIF r.from_balance IS NOT NULL THEN
+			bad := nullif(concat_ws('; ', bad, format('a full capture returned a source balance %s', r.from_balance)), '');
+		END IF;
+		IF bad IS NOT NULL THEN
+			v := v + stress_note(who, format('capture %s: %s', r.transfer_id, bad));
+		END IF;
+	ELSIF outcome = 'ok' THEN
+		-- a release, or the expiry of a hold past its expiry
+		IF x.state = 'expired' THEN
+			outcome := 'expired_here';
+		END IF;
+		SELECT count(*) AS n,
+			   count(*) FILTER (WHERE e.kind = CASE WHEN x.state = 'expired' THEN 'expire' ELSE 'release' END
+								AND e.to_table = h.from_table AND e.to_key = h.from_key
+								AND e.amount = h.amount AND e.to_balance IS NOT DISTINCT FROM bal) AS back
+		INTO s FROM stress_hold_ends(hid) e;
+		bad := stress_hold_balance(h.from_table, h.from_key, bal);
+		IF NOT wrote OR x.state NOT IN ('released', 'expired') OR x.closed_at IS NULL
+			OR (x.state = 'expired' AND NOT x.expires_at <= x.closed_at)
+			OR s.n <> 1 OR s.back <> 1 OR bad IS NOT NULL THEN
+			v := v + stress_note(who, format('released (balance %s: %s), but the record is %s (written by this step: %s) and the journal rows that end the hold are: %s',
+											 bal, coalesce(bad, 'as it should be'), to_jsonb(x), wrote,
+											 stress_hold_ends_text(hid)));
+		END IF;
+	ELSIF outcome = 'expired' THEN
+		-- try_capture(): expired now by this step, or before
+		IF wrote THEN
+			outcome := 'expired_here';
+		END IF;
+		SELECT count(*) AS n,
+			   count(*) FILTER (WHERE e.kind = 'expire' AND e.to_table = h.from_table
+								AND e.to_key = h.from_key AND e.amount = h.amount) AS back
+		INTO s FROM stress_hold_ends(hid) e;
+		IF x.state <> 'expired' OR NOT x.expires_at <= x.closed_at OR s.n <> 1 OR s.back <> 1 THEN
+			v := v + stress_note(who, format('answered expired, but the record is %s and the journal rows that end the hold are: %s',
+											 to_jsonb(x), stress_hold_ends_text(hid)));
+		END IF;
+	ELSIF outcome = 'captured' THEN
+		IF x.state <> 'captured' OR r.transfer_id IS DISTINCT FROM x.transfer_id THEN
+			v := v + stress_note(who, format('answered captured (%s), but the record is %s',
+											 to_jsonb(r), to_jsonb(x)));
+		END IF;
+	ELSIF outcome = 'refused_captured' THEN
+		IF x.state <> 'captured' THEN
+			v := v + stress_note(who, format('answered captured, but the record is %s', to_jsonb(x)));
+		END IF;
+	ELSIF outcome IN ('released', 'refused_released') THEN
+		IF x.state <> 'released' THEN
+			v := v + stress_note(who, format('answered %s, but the record is %s', outcome, to_jsonb(x)));
+		END IF;
+	ELSIF outcome = 'refused_expired' THEN
+		-- capture() of a hold past its expiry: held (its error undid the
+		-- release) or expired (already, or by another since)
+		IF x.state NOT IN ('held', 'expired') OR NOT x.expires_at <= clock_timestamp() THEN
+			v := v + stress_note(who, format('answered expired, but the record is %s', to_jsonb(x)));
+		END IF;
+	ELSIF outcome IN ('limit_exceeded', 'exceeds_hold') THEN
+		IF x.state <> 'held' OR x.closed_at IS NOT NULL OR x.captured IS NOT NULL
+			OR x.transfer_id IS NOT NULL OR (outcome = 'exceeds_hold' AND amt <= h.amount) THEN
+			v := v + stress_note(who, format('answered %s for amount %s, but the record is %s',
+											 outcome, amt, to_jsonb(x)));
+		END IF;
+	ELSIF outcome NOT IN ('refused_ceiling', 'refused_exceeds') THEN
+		-- not_found, or a status no call returns: the hold exists
+		v := v + stress_note(who, format('answered %s for hold %s', outcome, to_jsonb(x)));
+	END IF;
+	PERFORM stress_count(client, format('hold:%s_%s', what, outcome));
+	RETURN v;
+END;
+$$;
+
+-- One release_expired(), counted (under kinds starting with who: "hold:"
+-- for a hold client, "expire:" for the expiring client) with what it
+-- released.  A ceiling may refuse it (an expired hold whose source has
+-- risen too close to its ceiling to take the amount back): counted too.
+CREATE FUNCTION stress_release_expired(client int, who text)
+RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	n bigint;
+	cname text;
+BEGIN
+	BEGIN
+		n := release_expired();
+	EXCEPTION WHEN check_violation THEN
+		GET STACKED DIAGNOSTICS cname = CONSTRAINT_NAME;
+		IF cname <> 'transfer_guard_max_balance' THEN
+			RAISE;
+		END IF;
+		PERFORM stress_count(client, who || 'release_expired_refused_ceiling');
+		RETURN 0;
+	END;
+	PERFORM stress_count(client, who || 'release_expired_ok');
+	PERFORM stress_count(client, 'hold+expired_by_release_expired', n);
+	RETURN 0;
+END;
+$$;
+
+-- After the load: release every hold past its expiry (as of the call's
+-- start) that no client released, by one release_expired(), which finds
+-- none locked now; then release() each one still held, which must be one
+-- that a ceiling keeps held (its source has risen too close to its ceiling
+-- to take it back).  Should a ceiling refuse the release_expired() call
+-- itself, the release() of each does all the work.  Returns how many were
+-- released, whether one by one, how many a ceiling kept, and how many
+-- release_expired() left that release() could release (none may be).
+CREATE FUNCTION stress_expire_at_end(OUT released bigint, OUT by_one boolean, OUT kept bigint,
+									 OUT left_over bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+	h bigint;
+	cname text;
+BEGIN
+	kept := 0;
+	left_over := 0;
+	by_one := false;
+	BEGIN
+		released := release_expired();
+	EXCEPTION WHEN check_violation THEN
+		GET STACKED DIAGNOSTICS cname = CONSTRAINT_NAME;
+		IF cname <> 'transfer_guard_max_balance' THEN
+			RAISE;
+		END IF;
+		by_one := true;
+		released := 0;
+	END;
+	FOR h IN SELECT hold_id FROM transfer_guard_hold
+			 WHERE state = 'held' AND expires_at <= t0 ORDER BY hold_id LOOP
+		BEGIN
+			PERFORM release(h);
+			IF by_one THEN
+				released := released + 1;
+			ELSE
+				left_over := left_over + 1;
+			END IF;
+		EXCEPTION WHEN check_violation THEN
+			GET STACKED DIAGNOSTICS cname = CONSTRAINT_NAME;
+			IF cname <> 'transfer_guard_max_balance' THEN
+				RAISE;
+			END IF;
+			kept := kept + 1;
+		END;
+	END LOOP;
+END;
+$$;
+
+-- What one pgbench hold transaction does, chosen by kind (1..20): 1-4 a
+-- hold on bank, 5-8 on ledger (aimed at its hot accounts as transfers are,
+-- stress_aim(), but for debits of the one without slots); then, on one of the latest holds: 9-10 capture() of all of
+-- it, 11-12 of part of it, 13 of more than it holds; 14 try_capture() of
+-- all, 15 of part, 16 of more than it holds; 17-19 release(), and 20
+-- release_expired() (one time in five, so once in 100 transactions: more
+-- often, it would leave few holds past their expiry for the steps on a
+-- hold to find), else release().  With no hold to pick yet, a hold.  A hold expires
+-- after ms milliseconds (expiry 7-10, so that some expire during the
+-- shape), after an hour (5-6) or never (1-4); one in five is placed under
+-- an idempotency key, and replayed.  Bank amounts are 1..120 against a
+-- start of 100 and a ceiling of 250, ledger amounts 0.01..300.00 against a
+-- start of 0 and a floor of -500.
+CREATE FUNCTION stress_hold_step(client int, kind int, a int, b int, amount int, cents int,
+								 expiry int, ms int, pick int)
+RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	t regclass;
+	hid bigint;
+	h transfer_guard_hold;
+	unit numeric;
+	part numeric;
+	aimed_a int;
+	aimed_b int;
+BEGIN
+	client := 1000 + client;
+	IF kind > 8 THEN
+		hid := stress_pick_hold(pick);
+	END IF;
+	IF hid IS NULL THEN
+		IF kind % 2 = 1 THEN
+			t := 'bank';
+		ELSE
+			t := 'ledger';
+			SELECT * INTO aimed_a, aimed_b FROM stress_aim(t, a, b);
+			-- aimed at the hot accounts as transfers are, but for a debit
+			-- of the hot account without slots: a hold keeps that row
+			-- locked through all its checks, and a debit of it folds the
+			-- credits the settle clients are there to fold
+			IF aimed_a = a OR NOT stress_is_hot(t, aimed_a::text)
+				OR stress_is_slotted(t, aimed_a::text) THEN
+				a := aimed_a;
+				b := aimed_b;
+			END IF;
+		END IF;
+		RETURN stress_hold(client, t, a, b,
+						   CASE WHEN t = 'bank'::regclass THEN amount ELSE round(cents / 100.0, 2) END,
+						   CASE WHEN expiry <= 4 THEN NULL
+								WHEN expiry <= 6 THEN interval '1 hour'
+								ELSE make_interval(secs => ms / 1000.0) END,
+						   random() < 0.2);
+	ELSIF kind = 20 AND pick < 6 THEN
+		RETURN stress_release_expired(client, 'hold:');
+	ELSIF kind >= 17 THEN
+		RETURN stress_hold_act(client, hid, 'release', NULL);
+	END IF;
+	SELECT * INTO STRICT h FROM transfer_guard_hold WHERE hold_id = hid;
+	unit := CASE WHEN h.from_table = 'bank'::regclass THEN 1 ELSE 0.01 END;
+	-- part of it: 1 unit up to all but 1 unit (all of it if that is 1 unit)
+	part := greatest(unit, floor(random() * (h.amount / unit - 1)) * unit + unit);
+	IF part >= h.amount THEN
+		part := NULL;
+	END IF;
+	RETURN stress_hold_act(client, hid,
+						   CASE WHEN kind <= 13 THEN 'capture' ELSE 'try_capture' END,
+						   CASE WHEN kind IN (9, 10, 14) THEN NULL
+								WHEN kind IN (13, 16) THEN h.amount + unit
+								ELSE part END);
+END;
+$$;
+
 -- The checks of one table as the current snapshot sees it; who names the
 -- checker in the violations it records.  Returns the number of violations.
 -- An account's balance is its column plus its pending credits plus its
@@ -601,7 +1106,9 @@ BEGIN
 		SELECT count(*) AS accounts,
 			   sum(t.balance)
 				   + (SELECT coalesce(sum(amount), 0) FROM transfer_guard_pending WHERE tbl = $3)
-				   + (SELECT coalesce(sum(amount), 0) FROM transfer_guard_slots WHERE tbl = $3) AS total,
+				   + (SELECT coalesce(sum(amount), 0) FROM transfer_guard_slots WHERE tbl = $3)
+				   + (SELECT coalesce(sum(amount), 0) FROM transfer_guard_hold
+					  WHERE from_table = $3 AND hold_id > $4 AND state = 'held') AS total,
 			   count(*) FILTER (WHERE t.balance IS NULL) AS nulls,
 			   count(*) FILTER (WHERE t.balance < $1) AS below,
 			   count(*) FILTER (WHERE t.balance + coalesce(p.amount, 0) + coalesce(x.amount, 0) < $1) AS below_exact,
@@ -614,12 +1121,12 @@ BEGIN
 				   WHERE tbl = $3 GROUP BY key) p ON p.key = t.id::text
 		LEFT JOIN (SELECT key, sum(amount) AS amount FROM transfer_guard_slots
 				   WHERE tbl = $3 GROUP BY key) x ON x.key = t.id::text $q$, e.tbl)
-		INTO s USING e.floor, e.ceiling, e.tbl;
+		INTO s USING e.floor, e.ceiling, e.tbl, e.journal_after;
 	IF s.accounts <> e.accounts THEN
 		v := v + stress_note(who, format('%s has %s accounts, expected %s', e.tbl, s.accounts, e.accounts));
 	END IF;
 	IF s.total IS DISTINCT FROM e.total THEN
-		v := v + stress_note(who, format('%s sums to %s (columns, pending credits and slots), expected %s',
+		v := v + stress_note(who, format('%s sums to %s (columns, pending credits, slots and open holds), expected %s',
 										 e.tbl, s.total, e.total));
 	END IF;
 	IF s.nulls <> 0 THEN
@@ -683,6 +1190,76 @@ BEGIN
 	IF s.n <> 0 THEN
 		v := v + stress_note(who, format('%s: %s balances differ from the journal: %s',
 										 e.tbl, s.n, left(s.sample, 500)));
+	END IF;
+
+	-- the holds of the table against the journal, in this same snapshot:
+	-- each has its hold row (its id, its source, no destination, its
+	-- amount) and, after it, the rows that end it, from no source: none
+	-- while it is held; captured, its capture row (the amount its record
+	-- says was captured, to its destination, the transfer id its record
+	-- keeps) and, when part of it came back, one release row of the rest to
+	-- its source; released, one release row, and expired, one expire row
+	-- (closed at or after its expiry), of the whole amount to its source.
+	-- No such row names a hold without a record.
+	SELECT count(*) AS n,
+		   string_agg(format('%s (%s, %s of %s captured): %s hold rows (%s as placed), %s capture rows (%s as recorded), %s release rows (%s to the source) of %s, %s expire rows (%s to the source) of %s',
+							 c.hold_id, c.state, c.captured, c.amount, c.nhold, c.good_hold,
+							 c.ncapture, c.good_capture, c.nrelease, c.good_release, c.released,
+							 c.nexpire, c.good_expire, c.expired), '; ') AS sample
+	INTO s
+	FROM (SELECT h.hold_id, h.state, h.amount, h.captured, h.expires_at, h.closed_at,
+				 count(j.transfer_id) FILTER (WHERE j.kind = 'hold') AS nhold,
+				 count(j.transfer_id) FILTER (WHERE j.kind = 'hold' AND j.transfer_id = h.hold_id
+											  AND j.from_table = h.from_table AND j.from_key = h.from_key
+											  AND j.to_table IS NULL AND j.amount = h.amount) AS good_hold,
+				 count(j.transfer_id) FILTER (WHERE j.kind = 'capture') AS ncapture,
+				 count(j.transfer_id) FILTER (WHERE j.kind = 'capture' AND j.from_table IS NULL
+											  AND j.to_table = h.to_table AND j.to_key = h.to_key
+											  AND j.transfer_id = h.transfer_id
+											  AND j.amount = h.captured) AS good_capture,
+				 count(j.transfer_id) FILTER (WHERE j.kind = 'release') AS nrelease,
+				 count(j.transfer_id) FILTER (WHERE j.kind = 'release' AND j.from_table IS NULL
+											  AND j.to_table = h.from_table AND j.to_key = h.from_key) AS good_release,
+				 coalesce(sum(j.amount) FILTER (WHERE j.kind = 'release'), 0) AS released,
+				 count(j.transfer_id) FILTER (WHERE j.kind = 'expire') AS nexpire,
+				 count(j.transfer_id) FILTER (WHERE j.kind = 'expire' AND j.from_table IS NULL
+											  AND j.to_table = h.from_table AND j.to_key = h.from_key) AS good_expire,
+				 coalesce(sum(j.amount) FILTER (WHERE j.kind = 'expire'), 0) AS expired
+		  FROM transfer_guard_hold h
+		  LEFT JOIN transfer_guard_journal j
+			  ON j.hold_id = h.hold_id AND j.transfer_id > e.journal_after
+		  WHERE h.from_table = e.tbl AND h.hold_id > e.journal_after
+		  GROUP BY h.hold_id) c
+	WHERE NOT (c.nhold = 1 AND c.good_hold = 1 AND c.ncapture = c.good_capture
+			   AND c.nrelease = c.good_release AND c.nexpire = c.good_expire
+			   AND CASE c.state
+				   WHEN 'held' THEN c.ncapture + c.nrelease + c.nexpire = 0
+				   WHEN 'captured' THEN c.ncapture = 1 AND c.nexpire = 0
+					   AND c.nrelease = (c.captured < c.amount)::int AND c.released = c.amount - c.captured
+				   WHEN 'released' THEN c.ncapture = 0 AND c.nexpire = 0 AND c.nrelease = 1
+					   AND c.released = c.amount
+				   WHEN 'expired' THEN c.ncapture = 0 AND c.nrelease = 0 AND c.nexpire = 1
+					   AND c.expired = c.amount AND c.expires_at <= c.closed_at
+				   ELSE false END);
+	IF s.n <> 0 THEN
+		v := v + stress_note(who, format('%s: %s holds disagree with the journal: %s',
+										 e.tbl, s.n, left(s.sample, 500)));
+	END IF;
+	-- and in sum: what the hold rows took minus what the rows that end
+	-- holds gave is what the open holds hold
+	SELECT count(*) FILTER (WHERE h.hold_id IS NULL) AS orphans,
+		   coalesce(sum(j.amount) FILTER (WHERE j.kind = 'hold'), 0)
+			   - coalesce(sum(j.amount) FILTER (WHERE j.kind <> 'hold'), 0) AS open_journal,
+		   (SELECT coalesce(sum(amount), 0) FROM transfer_guard_hold
+			WHERE from_table = e.tbl AND hold_id > e.journal_after AND state = 'held') AS open_holds
+	INTO s
+	FROM transfer_guard_journal j
+	LEFT JOIN transfer_guard_hold h ON h.hold_id = j.hold_id
+	WHERE j.transfer_id > e.journal_after AND j.kind <> 'transfer'
+		AND (j.from_table = e.tbl OR j.to_table = e.tbl);
+	IF s.orphans <> 0 OR s.open_journal IS DISTINCT FROM s.open_holds THEN
+		v := v + stress_note(who, format('%s: the journal says the open holds hold %s, their records %s; %s journal rows of holds without a record',
+										 e.tbl, s.open_journal, s.open_holds, s.orphans));
 	END IF;
 
 	-- every pending credit is one deferred credit of this shape to a hot
