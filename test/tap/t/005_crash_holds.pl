@@ -607,15 +607,17 @@ sub compare_acks
 }
 
 # A transaction left open: a hold from the idle row, and a partial capture
-# of an open hold that never expires (which locks its record), uncommitted,
-# then a long sleep; the crash ends it.  Returns once it sleeps.
+# of an open hold that never expires, uncommitted, then a long sleep; the
+# crash ends it.  It locks that hold's record first (SKIP LOCKED), so that
+# no client ends the hold between choosing it and capturing it.  Returns
+# once it sleeps.
 sub start_holder
 {
 	my ($round) = @_;
 	my $sql = "\\set ON_ERROR_STOP on\nBEGIN;\n"
 	  . "SELECT hold_id FROM hold('accounts', $IDLE, $USED[1], 7.00, expires_in => '1 s');\n"
 	  . "SELECT count(*) FROM (SELECT (capture(hold_id, 1.00)).transfer_id FROM (SELECT hold_id FROM transfer_guard_hold\n"
-	  . "  WHERE state = 'held' AND expires_at IS NULL ORDER BY hold_id LIMIT 1) o) c;\n"
+	  . "  WHERE state = 'held' AND expires_at IS NULL ORDER BY hold_id LIMIT 1 FOR UPDATE SKIP LOCKED) o) c;\n"
 	  . "SELECT pg_sleep(600);\n";
 	my $path = "$dir/round$round.holder.sql";
 	open my $fh, '>', $path or die "$path: $!";
