@@ -16,10 +16,12 @@
 #include "postgres.h"
 
 #include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "amount.h"
 #include "checks.h"
@@ -208,4 +210,18 @@ tg_check_stored(TgTable *table, TgColumn *col, Datum key, Numeric stored,
 					  psprintf("The balance stored by the update, %s, is above the maximum %s.",
 							   tg_numeric_display(stored),
 							   tg_numeric_display(col->max_balance)));
+}
+
+/* the owner of a table, or InvalidOid if it is gone */
+Oid
+tg_relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
 }

@@ -29,6 +29,7 @@ typedef enum TgLimitCheck
 } TgLimitCheck;
 
 extern void tg_check_privileges(TgTable *table, Relation rel, uint64 mask);
+extern Oid	tg_relation_owner(Oid relid);
 extern TgLimitCheck tg_check_move(TgColumn *col, Numeric before,
 								  Numeric amount, bool debit, Numeric *after);
 extern void tg_raise_limit(TgLimitCheck check, TgTable *table, TgColumn *col,

@@ -39,6 +39,7 @@
 #include "amount.h"
 #include "colref.h"
 #include "engine.h"
+#include "checks.h"
 #include "extension.h"
 #include "holds.h"
 #include "keys.h"
@@ -148,20 +149,6 @@ lock_hold(int64 hold_id, bool skip_locked, HoldRow *h, MemoryContext cxt)
 	return true;
 }
 
-/* the owner of a table, or InvalidOid if it is gone */
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		return InvalidOid;
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
 /*
  * May the current role capture or release this hold?  The role that placed
  * it may (and its members), and so may the owners of its tables.
@@ -171,8 +158,8 @@ check_may_act(HoldRow *h)
 {
 	Oid			user = GetUserId();
 	Oid			placer = get_role_oid(h->placed_by, true);
-	Oid			from_owner = relation_owner(h->from_relid);
-	Oid			to_owner = relation_owner(h->to_relid);
+	Oid			from_owner = tg_relation_owner(h->from_relid);
+	Oid			to_owner = tg_relation_owner(h->to_relid);
 
 	if ((OidIsValid(placer) && has_privs_of_role(user, placer)) ||
 		(OidIsValid(from_owner) && has_privs_of_role(user, from_owner)) ||
@@ -740,7 +727,7 @@ expire_one(HoldRow *h, MemoryContext cxt)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		released = true;
+	volatile bool released = true;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);

@@ -39,6 +39,7 @@
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
+#include "checks.h"
 #include "extension.h"
 #include "holds.h"
 #include "hot.h"
@@ -153,20 +154,6 @@ find_work(MemoryContext cxt, List **groups, List **holds)
 	CommitTransactionCommand();
 }
 
-/* the owner of a table, or InvalidOid if it is gone */
-static Oid
-table_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		return InvalidOid;
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
 /* one piece of a round's work: a row to settle or a hold to release */
 typedef enum WorkKind
 {
@@ -199,7 +186,7 @@ work_one(WorkKind kind, Oid relid, void *item)
 							   "transfer_guard: releasing an expired hold");
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		owner = table_owner(relid);
+		owner = tg_relation_owner(relid);
 		if (OidIsValid(owner))
 		{
 			/*
