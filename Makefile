@@ -43,7 +43,7 @@ ISOLATION = opposite_transfers drain_one_account nowait_locked \
 	idempotency_concurrent try_busy row_changes_concurrent row_path_mixed \
 	journal_indexes_switch try_busy_policy hot_credit_no_lock hot_debit_settle \
 	hot_unmark hot_slots holds_capture_release holds_capture_expiry \
-	holds_two_captures holds_rollback
+	holds_two_captures holds_rollback holds_unguard
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso \
 	--load-extension=transfer_guard
 

@@ -249,6 +249,25 @@ ROLLBACK;
 SELECT state FROM transfer_guard_holds WHERE hold_id = :h19;
 SELECT release(:h19);
 
+-- a hold's keys are kept in a form no setting changes: a date key written
+-- under one DateStyle is read back under another as the same row
+CREATE TABLE o_dated (day date PRIMARY KEY, balance int NOT NULL);
+INSERT INTO o_dated VALUES ('2024-01-02', 100), ('2024-02-01', 0), ('2024-03-03', 0);
+SELECT guard('o_dated', 'balance');
+SET DateStyle = 'SQL, DMY';
+SELECT hold_id AS h20 FROM hold('o_dated', '02/01/2024', '03/03/2024', 40) \gset
+SELECT from_key, to_key FROM transfer_guard_holds WHERE hold_id = :h20;
+RESET DateStyle;
+SELECT release(:h20);
+SELECT * FROM o_dated ORDER BY day;
+SET DateStyle = 'SQL, DMY';
+SELECT hold_id AS h21 FROM hold('o_dated', '02/01/2024', '03/03/2024', 40) \gset
+SET DateStyle = 'German';
+SELECT from_balance, to_balance FROM capture(:h21, 30);
+RESET DateStyle;
+SELECT * FROM o_dated ORDER BY day;
+DROP TABLE o_dated;
+
 -- the books balance: the total never moved, and the journal reconciles
 -- every balance exactly (start plus credits minus debits); a hold's steps
 -- net to the amount still held

@@ -1398,8 +1398,8 @@ assign_results(OpState *st, TgLegResult *results)
 			/* in the caller's context: it outlives SPI */
 			MemoryContext old = MemoryContextSwitchTo(st->outer);
 
-			results[i].from_key = tg_key_text(leg->from_table->table,
-											  leg->from_row->held_key);
+			results[i].from_key = tg_key_stable_text(leg->from_table->table,
+													 leg->from_row->held_key);
 			MemoryContextSwitchTo(old);
 		}
 		else

@@ -19,11 +19,13 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "amount.h"
 #include "citus.h"
@@ -440,6 +442,14 @@ check_no_open_holds(Relation rel, AttrNumber attnum)
 
 	if (!OidIsValid(tg_extension_relation(TG_HOLDS_NAME, true)))
 		return;
+	/*
+	 * A hold() in flight has the table open (RowExclusiveLock): wait for
+	 * it to end, then read the holds in the latest snapshot, whatever the
+	 * isolation level, so that no hold committed before this point is
+	 * missed and none can start until this transaction ends.
+	 */
+	LockRelationOid(RelationGetRelid(rel), ShareLock);
+	PushActiveSnapshot(GetLatestSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	plan = tg_extension_plan(&open_stmt, TG_HOLDS_NAME,
@@ -466,6 +476,7 @@ check_no_open_holds(Relation rel, AttrNumber attnum)
 											  SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	SPI_finish();
+	PopActiveSnapshot();
 	if (hold_id != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

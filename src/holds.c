@@ -255,6 +255,7 @@ step_leg(TgLegSpec *spec, HoldRow *h, TgLegKind kind, bool to_source,
 {
 	Oid			relid = to_source ? h->from_relid : h->to_relid;
 	AttrNumber	attnum = to_source ? h->from_attnum : h->to_attnum;
+	TgTable    *table = tg_get_table(relid, false);
 
 	memset(spec, 0, sizeof(*spec));
 	spec->kind = kind;
@@ -263,8 +264,10 @@ step_leg(TgLegSpec *spec, HoldRow *h, TgLegKind kind, bool to_source,
 	spec->from_relid = InvalidOid;
 	spec->to_relid = relid;
 	spec->to_column = hold_column(h, relid, attnum);
-	spec->to_key = CStringGetTextDatum(to_source ? h->from_key : h->to_key);
-	spec->to_key_type = TEXTOID;
+	/* the key read back as it was written (tg_key_stable_text()) */
+	spec->to_key = tg_key_from_stable_text(table, to_source ? h->from_key :
+										   h->to_key, "to_key");
+	spec->to_key_type = table->key_basetypid;
 	spec->amount = amount;
 }
 
@@ -476,8 +479,8 @@ record_hold(TgLegSpec *spec, TgLegResult *result, TimestampTz created_at,
 	values[3] = CStringGetTextDatum(result->from_key);
 	values[4] = ObjectIdGetDatum(to->relid);
 	values[5] = PointerGetDatum(tg_colref_make(to->relid, to_col->attnum));
-	values[6] = CStringGetTextDatum(tg_key_text(to, SPI_getbinval(row, SPI_tuptable->tupdesc,
-																   1, &isnull)));
+	values[6] = CStringGetTextDatum(tg_key_stable_text(to, SPI_getbinval(row, SPI_tuptable->tupdesc,
+																		  1, &isnull)));
 	values[7] = NumericGetDatum(spec->amount);
 	values[8] = NameGetDatum(tg_caller());
 	values[9] = TimestampTzGetDatum(created_at);
@@ -537,6 +540,14 @@ tg_hold(TgLegSpec *spec, const Interval *expires_in,
 		expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 															 TimestampTzGetDatum(now),
 															 IntervalPGetDatum(expires_in)));
+		/* a month less some days is positive, yet may end before now */
+		if (expires_at <= now)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("expires_in must end after the hold is placed"),
+					 errdetail("The interval given was %s.",
+							   DatumGetCString(DirectFunctionCall1(interval_out,
+																   IntervalPGetDatum(expires_in))))));
 	}
 	check_not_citus(spec->from_relid);
 	check_not_citus(spec->to_relid);
@@ -793,9 +804,8 @@ order_by_source(HoldRow *holds, uint64 n, MemoryContext cxt)
 		holds[i].from_table = tg_get_table(holds[i].from_relid, true);
 		if (holds[i].from_table != NULL)
 			holds[i].from_key_value =
-				tg_key_convert(holds[i].from_table,
-							   CStringGetTextDatum(holds[i].from_key),
-							   TEXTOID, "from_key");
+				tg_key_from_stable_text(holds[i].from_table, holds[i].from_key,
+										"from_key");
 	}
 	MemoryContextSwitchTo(old);
 	qsort(holds, n, sizeof(HoldRow), cmp_sources);

@@ -38,6 +38,7 @@
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -503,4 +504,51 @@ tg_key_describe(TgTable *table, Relation rel, AttrNumber key_attnum)
 	getTypeInputInfo(table->key_basetypid, &table->key_input,
 					 &table->key_ioparam);
 	getTypeOutputInfo(table->key_basetypid, &table->key_output, &typisvarlena);
+}
+
+/*
+ * The settings a key's text is written and read under when it is stored
+ * for another session to read back (a hold's keys): the text of a date,
+ * a timestamp, an interval, a float or money depends on DateStyle,
+ * IntervalStyle, extra_float_digits and lc_monetary, and read back under
+ * other settings it could name another row.  Undone by AtEOXact_GUC(),
+ * or by the end of the (sub)transaction on an error.
+ */
+static int
+stable_key_style(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("datestyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("lc_monetary", "C", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+/* a key's text as tg_key_text() gives it, under stable_key_style() */
+char *
+tg_key_stable_text(TgTable *table, Datum key)
+{
+	int			nest = stable_key_style();
+	char	   *text = tg_key_text(table, key);
+
+	AtEOXact_GUC(true, nest);
+	return text;
+}
+
+/* a key from the text tg_key_stable_text() gave, as the key's base type */
+Datum
+tg_key_from_stable_text(TgTable *table, const char *text, const char *argname)
+{
+	int			nest = stable_key_style();
+	Datum		key = tg_key_convert(table, CStringGetTextDatum(text), TEXTOID,
+									 argname);
+
+	AtEOXact_GUC(true, nest);
+	return key;
 }

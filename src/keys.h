@@ -28,6 +28,9 @@ extern Datum tg_key_convert(TgTable *table, Datum value, Oid valtype,
 extern int	tg_key_compare(TgTable *table, Datum a, Datum b);
 extern char *tg_key_display(TgTable *table, Datum key);
 extern char *tg_key_text(TgTable *table, Datum key);
+extern char *tg_key_stable_text(TgTable *table, Datum key);
+extern Datum tg_key_from_stable_text(TgTable *table, const char *text,
+									 const char *argname);
 extern bool tg_key_equals_text(TgTable *table, Datum key, const char *text,
 							   const char *argname);
 
