@@ -256,11 +256,16 @@ SELECT count(*),
   FROM transfer_guard_hold h LEFT JOIN step_log s USING (hold_id)
  WHERE h.state = 'expired' AND s.hold_id IS NULL});
 
-# every open hold back to its source (logged as a client's release): the
+# every open hold back to its source (logged as a client's release): every
+# record locked before the first release, so that the worker, which skips
+# a locked hold, neither expires one under the sweep nor holds one the
+# sweep waits for while it waits for a row the sweep has locked; the
 # balances make the total again
 my $open_left = $node->safe_psql('bank', q{
-SELECT count(release_logged(hold_id))
-  FROM (SELECT hold_id FROM transfer_guard_hold WHERE state = 'held' ORDER BY hold_id) h});
+SELECT count(release_logged(h))
+  FROM unnest((SELECT array_agg(hold_id ORDER BY hold_id)
+				 FROM (SELECT hold_id FROM transfer_guard_hold WHERE state = 'held'
+						FOR UPDATE) l)) h});
 my $sums = $node->safe_psql('bank', q{
 SELECT sum(current_balance('accounts', id::text)) || '|'
 	   || (SELECT count(*) FROM transfer_guard_hold WHERE state = 'held')
