@@ -1771,8 +1771,7 @@ run(OpState *st, TgLegResult *results)
 	 * server's commit to decide for both (citus.c).
 	 */
 	if (st->citus &&
-		(st->local || st->journal || st->req->idempotency_key != NULL ||
-		 st->req->writes_locally))
+		(st->local || st->journal || st->req->idempotency_key != NULL))
 		tg_citus_two_phase_commit();
 	assign_results(st, results);
 	record(st, results);

@@ -23,23 +23,20 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_class.h"
-#include "catalog/pg_type.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/resowner.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "amount.h"
+#include "checks.h"
 #include "colref.h"
 #include "engine.h"
-#include "checks.h"
 #include "extension.h"
 #include "holds.h"
 #include "keys.h"
@@ -297,7 +294,6 @@ credit_out(HoldRow *h, Numeric amount, TgLegKind rest_kind, bool try_mode,
 	req.legs = specs;
 	req.nlegs = n;
 	req.try_mode = try_mode;
-	req.writes_locally = true;
 	memset(results, 0, sizeof(TgLegResult) * 2);
 	*nlegs = n;
 	return tg_execute(&req, results);
@@ -557,7 +553,6 @@ tg_hold(TgLegSpec *spec, const Interval *expires_in,
 	req.nlegs = 1;
 	req.idempotency_key = idempotency_key;
 	req.request_extra = expires_json(expires_in);
-	req.writes_locally = true;
 	memset(&result, 0, sizeof(result));
 
 	status = tg_execute(&req, &result);

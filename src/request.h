@@ -85,9 +85,6 @@ typedef struct TgRequest
 	const char *idempotency_key;	/* NULL if none */
 	const char *request_extra;	/* JSON members the idempotency record adds
 								 * to the request (a hold's expiry), or NULL */
-	bool		writes_locally; /* the caller writes this server's tables
-								 * too (a hold's record): a Citus table's
-								 * changes commit in two phases */
 } TgRequest;
 
 /*
